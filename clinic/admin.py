@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from clinic.core.admin import AdminRoleOnlyMixin, ConfigAdmin
+from clinic.models import Chair, Site, StaffMember, User
+
+
+@admin.register(User)
+class UserAdmin(AdminRoleOnlyMixin, DjangoUserAdmin):
+    list_display = ("username", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "first_name", "last_name", "email")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Clinic", {"fields": ("role",)}))  # type: ignore[misc]
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Clinic", {"fields": ("role",)}))
+
+
+class ChairInline(admin.TabularInline):
+    model = Chair
+    extra = 0
+
+
+@admin.register(Site)
+class SiteAdmin(ConfigAdmin):
+    list_display = ("name", "code", "time_zone", "opens_at", "closes_at", "infusions_per_nurse")
+    inlines = (ChairInline,)
+
+
+@admin.register(Chair)
+class ChairAdmin(ConfigAdmin):
+    list_display = ("name", "site", "is_active")
+    list_filter = ("site", "is_active")
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(ConfigAdmin):
+    list_display = ("user", "site", "title")
+    list_filter = ("site",)
+    autocomplete_fields = ("user",)

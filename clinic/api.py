@@ -1,0 +1,82 @@
+"""Sign-in, sites and chairs."""
+
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.core.api import actor
+from clinic.core.permissions import RolePermission
+from clinic.core.roles import STAFF
+from clinic.models import Chair, Site
+
+
+class TokenApi(APIView):
+    """`POST` exchanges a username and password for a token; `DELETE` revokes it."""
+
+    permission_classes = (AllowAny,)
+    throttle_scope = "sign_in"
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return [AllowAny()]
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        Token.objects.filter(user=actor(request)).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = (
+            "id",
+            "name",
+            "code",
+            "time_zone",
+            "opens_at",
+            "closes_at",
+            "infusions_per_nurse",
+            "default_nurses_on_duty",
+            "prep_minutes",
+        )
+
+
+class ChairSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Chair
+        fields = ("id", "site", "name", "is_active")
+
+
+class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"*": STAFF}
+    serializer_class = SiteSerializer
+    queryset = Site.objects.order_by("name")
+
+
+class ChairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"*": STAFF}
+    serializer_class = ChairSerializer
+    queryset = Chair.objects.order_by("site_id", "name")
+    filterset_fields = ("site", "is_active")

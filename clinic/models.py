@@ -1,0 +1,103 @@
+import zoneinfo
+from datetime import time
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from clinic.core.models import BaseModel
+from clinic.policy import ClinicalPolicy, policy_build, policy_validate_overrides
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    CLINICIAN = "clinician", "Clinician (prescriber)"
+    NURSE = "nurse", "Nurse"
+    FRONTDESK = "frontdesk", "Front desk"
+    PATIENT = "patient", "Patient"
+
+
+STAFF_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
+CLINICAL_ROLES = (Role.CLINICIAN, Role.NURSE)
+
+
+class User(AbstractUser):
+    """Every account has exactly one role (DESIGN.md, users and roles)."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid")]
+
+    @property
+    def is_clinical(self) -> bool:
+        return self.role in CLINICAL_ROLES
+
+
+def _validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone.")
+
+
+class Site(BaseModel):
+    """A clinic location: its time zone, hours and the nurse ratio."""
+
+    name = models.CharField(max_length=120)
+    code = models.SlugField(max_length=40, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[_validate_time_zone])
+    opens_at = models.TimeField(default=time(8, 0))
+    closes_at = models.TimeField(default=time(18, 0))
+    # How many concurrent infusions one nurse may watch (DESIGN.md; clinic policy) [U].
+    infusions_per_nurse = models.PositiveSmallIntegerField(default=4)
+    default_nurses_on_duty = models.PositiveSmallIntegerField(default=1)
+    # Chair preparation before the infusion starts [U].
+    prep_minutes = models.PositiveSmallIntegerField(default=15)
+    # Per-site changes to the clinical defaults of clinic.policy (keys: ClinicalPolicy fields).
+    clinical_overrides = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="site_hours_order"),
+            models.CheckConstraint(condition=models.Q(infusions_per_nurse__gte=1), name="site_ratio_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = policy_validate_overrides(self.clinical_overrides)
+        if errors:
+            raise ValidationError({"clinical_overrides": [f"{k}: {v}" for k, v in errors.items()]})
+
+    @property
+    def policy(self) -> ClinicalPolicy:
+        return policy_build(self.clinical_overrides)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Chair(BaseModel):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="chairs")
+    name = models.CharField(max_length=60)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="chair_unique_name_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code}/{self.name}"
+
+
+class StaffMember(BaseModel):
+    """A staff account's place of work."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="staff")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="staff")
+    title = models.CharField(max_length=80, blank=True)
+    licence_number = models.CharField(max_length=40, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.username} ({self.user.role})"

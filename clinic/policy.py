@@ -1,0 +1,88 @@
+"""Clinical numbers that a medical director may change per site.
+
+Each default carries its source (CLINICAL.md; `[U]` = a working default no primary source
+fixed). A site overrides any of them through `Site.clinical_overrides` in the admin;
+protocol-specific numbers (dose limits, durations, observation) live on `Protocol`.
+"""
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClinicalPolicy:
+    # CLINICAL.md §1 weight: latest measurement no older than 30 days [U].
+    weight_valid_days: int = 30
+    # CLINICAL.md §1 weight: a change > 10 % from the previous weight asks for confirmation [U].
+    weight_change_confirm_percent: int = 10
+    # CLINICAL.md §1: racemic ketamine never IV above 10 mg/mL (Ketalar label) [U].
+    max_iv_concentration_mg_per_ml: str = "10"
+    # CLINICAL.md §2: a screening is valid 12 months [U].
+    screening_valid_months: int = 12
+    # CLINICAL.md §2: age >= 65 is a relative contraindication.
+    relative_age_years: int = 65
+
+    # CLINICAL.md §3 impossible values (refused with 400).
+    systolic_min: int = 40
+    systolic_max: int = 300
+    diastolic_min: int = 20
+    diastolic_max: int = 200
+    heart_rate_min: int = 20
+    heart_rate_max: int = 250
+    spo2_min: int = 50
+    spo2_max: int = 100
+    respiratory_rate_min: int = 0
+    respiratory_rate_max: int = 80
+    temperature_min_c: str = "25"
+    temperature_max_c: str = "45"
+    vitals_future_minutes: int = 5
+
+    # CLINICAL.md §3 alerts.
+    predose_systolic_above: int = 140  # Spravato label
+    predose_diastolic_above: int = 90  # Spravato label
+    bp_high_systolic: int = 180  # Del Sant 2020
+    bp_high_diastolic: int = 110  # Del Sant 2020
+    bp_rise_systolic: int = 40  # Spravato label
+    bp_rise_diastolic: int = 25  # Spravato label
+    spo2_low_below: int = 92  # Modified Aldrete; NEWS2 scale 1
+    news2_emergency_at: int = 7  # RCP 2017
+    news2_high_at: int = 5  # RCP 2017
+
+    # CLINICAL.md §3 schedule.
+    vitals_every_running_minutes: int = 10  # Yale 2024
+    vitals_every_observation_minutes: int = 15  # [U]
+    esketamine_check_after_dose_minutes: int = 40  # Spravato label
+    vitals_overdue_grace_minutes: int = 5  # [U]
+    escalate_high_after_minutes: int = 2  # [U]
+    escalate_medium_after_minutes: int = 10  # [U]
+
+    # CLINICAL.md §4 discharge.
+    discharge_within_baseline_percent: int = 20  # Modified Aldrete
+    discharge_spo2_min: int = 92  # Modified Aldrete
+
+
+DEFAULT_POLICY = ClinicalPolicy()
+POLICY_FIELDS = {f.name: f.type for f in fields(ClinicalPolicy)}
+
+
+def policy_validate_overrides(overrides: Any) -> dict[str, str]:
+    """Errors per key for a site's overrides (unknown key, wrong type)."""
+    if not isinstance(overrides, dict):
+        return {"clinical_overrides": "Must be an object of policy names to numbers."}
+    errors: dict[str, str] = {}
+    for key, value in overrides.items():
+        if key not in POLICY_FIELDS:
+            errors[key] = "Unknown clinical policy setting."
+        elif isinstance(value, bool) or not isinstance(value, int | float | str):
+            errors[key] = "Must be a number."
+    return errors
+
+
+def policy_build(overrides: dict[str, Any] | None) -> ClinicalPolicy:
+    if not overrides:
+        return DEFAULT_POLICY
+    clean: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in POLICY_FIELDS:
+            clean[key] = str(value) if POLICY_FIELDS[key] in (str, "str") else int(value)
+    return replace(DEFAULT_POLICY, **clean)

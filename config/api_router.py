@@ -1,0 +1,26 @@
+"""One router for the whole API (`/api/v1/`)."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from clinic.api import ChairViewSet, SiteViewSet, TokenApi
+from infusions.api import CourseViewSet, ProtocolViewSet, SessionViewSet
+from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
+from patients.api import PatientViewSet
+
+router = DefaultRouter()
+router.register("sites", SiteViewSet, basename="site")
+router.register("chairs", ChairViewSet, basename="chair")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("protocols", ProtocolViewSet, basename="protocol")
+router.register("courses", CourseViewSet, basename="course")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("alerts", AlertViewSet, basename="alert")
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", TokenApi.as_view(), name="token"),
+    path("sessions/<int:session_pk>/vitals/", SessionVitalsApi.as_view(), name="session-vitals"),
+    path("vitals/<int:pk>/correct/", VitalCorrectApi.as_view(), name="vital-correct"),
+    *router.urls,
+]

@@ -1,0 +1,200 @@
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from clinic.core.models import BaseModel
+
+
+class Drug(models.TextChoices):
+    KETAMINE = "ketamine"
+    ESKETAMINE = "esketamine"
+
+
+class Route(models.TextChoices):
+    IV = "iv", "Intravenous"
+    IM = "im", "Intramuscular"
+    INTRANASAL = "intranasal", "Intranasal"
+    ORAL = "oral", "Oral"
+
+
+class DosingMode(models.TextChoices):
+    MG_PER_KG = "mg_per_kg", "mg/kg over the duration"
+    MG_PER_KG_PER_H = "mg_per_kg_per_h", "mg/kg/h"
+    MG_PER_H = "mg_per_h", "mg/h"
+    FIXED_MG = "fixed_mg", "fixed mg"
+
+
+DOSE_UNITS = {
+    DosingMode.MG_PER_KG: "mg/kg",
+    DosingMode.MG_PER_KG_PER_H: "mg/kg/h",
+    DosingMode.MG_PER_H: "mg/h",
+    DosingMode.FIXED_MG: "mg",
+}
+
+
+class EvidenceGrade(models.TextChoices):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+def _dose_field(**kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(max_digits=8, decimal_places=3, validators=[MinValueValidator(Decimal("0"))], **kwargs)
+
+
+class Protocol(BaseModel):
+    """The drug library (CLINICAL.md §1). Dose figures are in the unit of `dosing_mode`."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    drug = models.CharField(max_length=16, choices=Drug.choices)
+    route = models.CharField(max_length=16, choices=Route.choices)
+    dosing_mode = models.CharField(max_length=16, choices=DosingMode.choices)
+    default_dose = _dose_field()
+    soft_min = _dose_field()
+    soft_max = _dose_field()
+    hard_max = _dose_field()
+    max_total_mg = _dose_field(null=True, blank=True, help_text="Total cap per session, mg.")
+    dose_step_mg = _dose_field(null=True, blank=True, help_text="Doses move in steps of this many mg (esketamine: 28).")
+    default_concentration_mg_per_ml = _dose_field(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Dosing time; empty for oral doses."
+    )
+    observation_minutes = models.PositiveIntegerField(default=0)
+    induction_sessions = models.PositiveSmallIntegerField(default=1)
+    induction_sessions_per_week = models.PositiveSmallIntegerField(default=1)
+    schedule = models.TextField(blank=True)
+    evidence_grade = models.CharField(max_length=8, choices=EvidenceGrade.choices)
+    evidence = models.TextField(blank=True)
+    preparation_instructions = models.TextField(blank=True)
+    # Maintenance frequency, treat-and-extend (CLINICAL.md §6).
+    min_interval_days = models.PositiveSmallIntegerField(default=7)
+    extend_step_days = models.PositiveSmallIntegerField(default=7)
+    max_interval_days = models.PositiveSmallIntegerField(default=112)
+    exit_after_stable_at_max = models.PositiveSmallIntegerField(default=3)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(soft_min__lte=F("default_dose"))
+                & Q(default_dose__lte=F("soft_max"))
+                & Q(soft_max__lte=F("hard_max")),
+                name="protocol_dose_order",
+            ),
+            models.CheckConstraint(condition=Q(soft_min__gt=0), name="protocol_dose_positive"),
+            models.CheckConstraint(condition=Q(dosing_mode__in=DosingMode.values), name="protocol_mode_valid"),
+            models.CheckConstraint(
+                condition=Q(min_interval_days__lte=F("max_interval_days")),
+                name="protocol_interval_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+    @property
+    def unit(self) -> str:
+        return DOSE_UNITS[DosingMode(self.dosing_mode)]
+
+    @property
+    def is_infused(self) -> bool:
+        return self.route == Route.IV
+
+
+class Indication(models.TextChoices):
+    TRD = "trd", "Treatment-resistant depression"
+    DEPRESSION = "depression", "Depression"
+    CRPS = "crps", "Complex regional pain syndrome"
+    SCI_PAIN = "sci_pain", "Spinal cord injury pain"
+    CHRONIC_PAIN = "chronic_pain", "Chronic pain"
+    OTHER = "other", "Other"
+
+
+class CoursePhase(models.TextChoices):
+    INDUCTION = "induction"
+    MAINTENANCE = "maintenance"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class TreatmentCourse(BaseModel):
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="courses")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="courses")
+    indication = models.CharField(max_length=16, choices=Indication.choices)
+    phase = models.CharField(max_length=16, choices=CoursePhase.choices, default=CoursePhase.INDUCTION)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(phase__in=CoursePhase.values), name="course_phase_valid")]
+
+    def __str__(self) -> str:
+        return f"Course {self.pk} ({self.protocol.code})"
+
+
+class SessionStatus(models.TextChoices):
+    PLANNED = "planned"
+    PRECHECKED = "prechecked"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DISCHARGED = "discharged"
+
+
+class InfusionSession(BaseModel):
+    """One administration. The dose figures are computed by the service once, at creation,
+    from the weight snapshot, and never changed; after discharge the session is signed."""
+
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.PROTECT, related_name="sessions")
+    status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.PLANNED)
+    measurement = models.ForeignKey("patients.BodyMeasurement", on_delete=models.PROTECT, related_name="+", null=True)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True)
+    dose = models.DecimalField(max_digits=8, decimal_places=3)
+    dose_unit = models.CharField(max_length=10)
+    concentration_mg_per_ml = models.DecimalField(max_digits=8, decimal_places=3, null=True)
+    total_dose_mg = models.DecimalField(max_digits=9, decimal_places=1)
+    rate_mg_per_h = models.DecimalField(max_digits=9, decimal_places=1, null=True)
+    volume_ml = models.DecimalField(max_digits=9, decimal_places=1, null=True)
+    rate_ml_per_h = models.DecimalField(max_digits=9, decimal_places=1, null=True)
+    devices = models.PositiveSmallIntegerField(null=True, help_text="Nasal spray devices.")
+    hard_max_at_creation = models.DecimalField(max_digits=8, decimal_places=3)
+    approval_reasons = models.JSONField(default=list, blank=True)
+    requires_approval = models.BooleanField(default=False)
+    override_reason = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    dosing_ended_at = models.DateTimeField(null=True, blank=True)
+    actual_dose_mg = models.DecimalField(max_digits=9, decimal_places=1, null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dose__lte=F("hard_max_at_creation")), name="session_dose_within_hard_max"
+            ),
+            models.CheckConstraint(condition=Q(dose__gt=0), name="session_dose_positive"),
+            models.CheckConstraint(condition=Q(status__in=SessionStatus.values), name="session_status_valid"),
+            models.CheckConstraint(
+                condition=Q(requires_approval=False) | Q(approved_by__isnull=True),
+                name="session_approval_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} ({self.status})"

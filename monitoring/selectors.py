@@ -1,0 +1,36 @@
+"""Reads at the chair."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from clinic.models import Role, User
+from infusions.models import InfusionSession
+from monitoring.models import Alert, VitalSign
+
+
+def vitals_list(*, session: InfusionSession, include_superseded: bool = True) -> QuerySet[VitalSign]:
+    qs = VitalSign.objects.filter(session=session).select_related("recorded_by", "supersedes")
+    if not include_superseded:
+        qs = qs.filter(superseded_by__isnull=True)
+    return qs.prefetch_related("alerts").order_by("recorded_at", "id")
+
+
+def vital_get(*, user: User, vital_id: int | str) -> VitalSign:
+    qs = VitalSign.objects.select_related("session__course__patient")
+    if user.role == Role.PATIENT:
+        raise Http404
+    try:
+        return qs.get(pk=int(vital_id))
+    except (VitalSign.DoesNotExist, ValueError, TypeError) as error:
+        raise Http404 from error
+
+
+def alert_list(*, user: User, status: str | None = None, session_id: int | None = None) -> QuerySet[Alert]:
+    qs = Alert.objects.select_related("session__course__patient", "acknowledged_by", "resolved_by")
+    if user.role == Role.PATIENT:
+        return qs.none()
+    if status:
+        qs = qs.filter(status=status)
+    if session_id is not None:
+        qs = qs.filter(session_id=session_id)
+    return qs

@@ -1,0 +1,175 @@
+"""Every write at the chair: vitals and the alerts they raise."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.core.exceptions import ApplicationError
+from clinic.models import User
+from clinic.policy import ClinicalPolicy
+from infusions.models import InfusionSession, SessionStatus
+from monitoring.models import Alert, AlertStatus, VitalSign, VitalsPhase
+from monitoring.news2 import news2_score
+from monitoring.vitals import vitals_alerts, vitals_validate
+from patients.services import patient_policy
+
+VITAL_FIELDS = (
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "respiratory_rate",
+    "temperature_c",
+    "consciousness",
+    "on_oxygen",
+    "moaas",
+)
+PHASE_BY_STATUS = {
+    SessionStatus.PLANNED: VitalsPhase.BASELINE,
+    SessionStatus.PRECHECKED: VitalsPhase.BASELINE,
+    SessionStatus.RUNNING: VitalsPhase.RUNNING,
+    SessionStatus.PAUSED: VitalsPhase.RUNNING,
+    SessionStatus.COMPLETED: VitalsPhase.OBSERVATION,
+    SessionStatus.STOPPED: VitalsPhase.OBSERVATION,
+}
+# NEWS2 consciousness counts only before start and at discharge (CLINICAL.md §3).
+CONSCIOUSNESS_PHASES = (VitalsPhase.BASELINE, VitalsPhase.DISCHARGE)
+
+
+def session_policy(session: InfusionSession) -> ClinicalPolicy:
+    return patient_policy(session.course.patient)
+
+
+@dataclass(frozen=True)
+class RecordedVitals:
+    vital: VitalSign
+    alerts: list[Alert]
+
+
+def _baseline_values(vital: VitalSign | None) -> dict[str, Any] | None:
+    if vital is None:
+        return None
+    return {"systolic": vital.systolic, "diastolic": vital.diastolic, "heart_rate": vital.heart_rate}
+
+
+@transaction.atomic
+def vitals_record(
+    *,
+    actor: User,
+    session: InfusionSession,
+    rows: list[dict[str, Any]],
+    supersedes: VitalSign | None = None,
+    correction_reason: str = "",
+    phase: str | None = None,
+) -> list[RecordedVitals]:
+    """Store one or more vitals sets, all or nothing, with their NEWS2 and alerts.
+
+    The phase follows the session's status unless given (the discharge set, a correction).
+    """
+    session = InfusionSession.objects.select_for_update().select_related("course__patient__site").get(pk=session.pk)
+    if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
+        raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
+    policy = session_policy(session)
+    now = timezone.now()
+    errors: dict[str, Any] = {}
+    for index, row in enumerate(rows):
+        row_errors = vitals_validate(row, policy=policy, now=now)
+        if row_errors:
+            errors.update({(f"{index}.{k}" if len(rows) > 1 else k): [v] for k, v in row_errors.items()})
+    if errors:
+        raise ValidationError(errors)
+
+    phase = phase or PHASE_BY_STATUS[SessionStatus(session.status)]
+    baseline_vital = (
+        VitalSign.objects.filter(session=session, phase=VitalsPhase.BASELINE, superseded_by__isnull=True)
+        .order_by("-recorded_at", "-id")
+        .first()
+    )
+    baseline = _baseline_values(baseline_vital)
+    open_rules = set(Alert.objects.filter(session=session, status=AlertStatus.OPEN).values_list("rule", flat=True))
+    vitals: list[VitalSign] = []
+    drafts_per_row = []
+    for row in sorted(rows, key=lambda r: r.get("recorded_at") or now):
+        values: dict[str, Any] = {name: row.get(name) for name in VITAL_FIELDS}
+        values["consciousness"] = values["consciousness"] or "A"
+        values["on_oxygen"] = bool(values["on_oxygen"])
+        score = news2_score(
+            respiratory_rate=values["respiratory_rate"],
+            spo2=values["spo2"],
+            on_oxygen=values["on_oxygen"],
+            systolic=values["systolic"],
+            heart_rate=values["heart_rate"],
+            consciousness=values["consciousness"],
+            temperature_c=values["temperature_c"],
+            count_consciousness=phase in CONSCIOUSNESS_PHASES,
+            emergency_at=policy.news2_emergency_at,
+            high_at=policy.news2_high_at,
+        )
+        vital = VitalSign(
+            session=session,
+            recorded_at=row.get("recorded_at") or now,
+            recorded_by=actor,
+            source=row.get("source") or "manual",
+            phase=phase,
+            news2_score=score.score,
+            news2_risk=score.risk,
+            supersedes=supersedes,
+            correction_reason=correction_reason,
+            **values,
+        )
+        drafts = vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy)
+        fresh = [d for d in drafts if d.rule not in open_rules]
+        open_rules.update(d.rule for d in fresh)
+        if phase == VitalsPhase.BASELINE:
+            baseline = _baseline_values(vital)
+        vitals.append(vital)
+        drafts_per_row.append(fresh)
+    VitalSign.objects.bulk_create(vitals)
+    alerts: list[Alert] = []
+    recorded: list[RecordedVitals] = []
+    for vital, drafts in zip(vitals, drafts_per_row, strict=True):
+        row_alerts = [
+            Alert(
+                session=session,
+                vital=vital,
+                rule=d.rule,
+                severity=d.severity,
+                message=d.message,
+                raised_at=vital.recorded_at,
+            )
+            for d in drafts
+        ]
+        alerts.extend(row_alerts)
+        recorded.append(RecordedVitals(vital=vital, alerts=row_alerts))
+    Alert.objects.bulk_create(alerts)
+    return recorded
+
+
+def vitals_correct(*, actor: User, vital: VitalSign, values: dict[str, Any], reason: str) -> RecordedVitals:
+    """A correction is a new row that supersedes the old one, with a reason; the old row
+    stays as it was."""
+    if not reason.strip():
+        raise ValidationError({"correction_reason": "A correction needs a reason."})
+    if VitalSign.objects.filter(supersedes=vital).exists():
+        raise ApplicationError(
+            "This set was already corrected; correct the newest version.", rule="vitals_already_corrected"
+        )
+    row = {name: values.get(name, getattr(vital, name)) for name in VITAL_FIELDS}
+    row["recorded_at"] = values.get("recorded_at") or vital.recorded_at
+    try:
+        recorded = vitals_record(
+            actor=actor,
+            session=vital.session,
+            rows=[row],
+            supersedes=vital,
+            correction_reason=reason.strip(),
+            phase=vital.phase,
+        )
+    except IntegrityError as error:  # a concurrent correction of the same set won
+        raise ApplicationError(
+            "This set was already corrected; correct the newest version.", rule="vitals_already_corrected"
+        ) from error
+    return recorded[0]
