@@ -132,7 +132,7 @@ def session_create(
     """Plan a session with its computed dose. Outside the soft range (or with a relative
     contraindication) a prescriber approves with a written reason: at once when the
     prescriber creates it with a reason, otherwise later through `session_approve`."""
-    course = TreatmentCourse.objects.select_for_update().select_related("protocol", "patient__site").get(pk=course.pk)
+    course = TreatmentCourse.objects.select_for_update(of=("self",)).select_related("protocol", "patient__site").get(pk=course.pk)
     now = timezone.now()
     plan = dose_plan(course=course, dose=dose, concentration_mg_per_ml=concentration_mg_per_ml, at=now)
     override_reason = override_reason.strip()

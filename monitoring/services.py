@@ -69,7 +69,7 @@ def vitals_record(
 
     The phase follows the session's status unless given (the discharge set, a correction).
     """
-    session = InfusionSession.objects.select_for_update().select_related("course__patient__site").get(pk=session.pk)
+    session = InfusionSession.objects.select_for_update(of=("self",)).select_related("course__patient__site").get(pk=session.pk)
     if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
         raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
     policy = session_policy(session)
