@@ -9,7 +9,7 @@ from monitoring.models import Alert, VitalSign
 
 
 def vitals_list(*, session: InfusionSession, include_superseded: bool = True) -> QuerySet[VitalSign]:
-    qs = VitalSign.objects.filter(session=session).select_related("recorded_by", "supersedes")
+    qs = VitalSign.objects.filter(session=session).select_related("recorded_by", "supersedes", "superseded_by")
     if not include_superseded:
         qs = qs.filter(superseded_by__isnull=True)
     return qs.prefetch_related("alerts").order_by("recorded_at", "id")
