@@ -261,9 +261,7 @@ class FollowUpDelivery(models.Model):
     class Meta:
         ordering = ["sent_at", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["followup", "round", "channel", "recipient"], name="followupdelivery_once"
-            )
+            models.UniqueConstraint(fields=["followup", "round", "channel", "recipient"], name="followupdelivery_once")
         ]
 
     def __str__(self) -> str:
