@@ -60,6 +60,20 @@ class ClinicalPolicy:
     discharge_within_baseline_percent: int = 20  # Modified Aldrete
     discharge_spo2_min: int = 92  # Modified Aldrete
 
+    # CLINICAL.md §7 follow-ups. Wall-clock arithmetic in the site's time zone: "the day
+    # after" at a local hour stays that local hour across daylight-saving changes.
+    followup_check_in_after_hours: int = 24  # check-in call 24 h after each session
+    followup_questionnaire_before_hours: int = 72  # pre-session questionnaire 72 h before
+    followup_questionnaire_staff_before_hours: int = 24  # staff reminded if missing 24 h before
+    followup_review_local_hour: int = 9  # end-of-induction review "the day after", at 09:00 local [U]
+    followup_mid_interval_min_days: int = 14  # mid-interval PHQ-9 for intervals >= 14 days
+    followup_booster_overdue_days: int = 7  # booster overdue after 7 days goes to the clinician
+    followup_safety_screen_months: int = 3  # safety screen every 3 months [U] (Ketalar, Spravato; ASRA 2018)
+    followup_safety_screen_sessions: int = 10  # ... or every 10 sessions, whichever first [U]
+    followup_weight_recheck_before_hours: int = 24  # weight re-check due 24 h before the session [U]
+    followup_rems_within_days: int = 7  # REMS monitoring form within 7 days of each session (Spravato REMS)
+    followup_inventory_every_years: int = 2  # biennial inventory (21 CFR 1304.11)
+
 
 DEFAULT_POLICY = ClinicalPolicy()
 POLICY_FIELDS = {f.name: f.type for f in fields(ClinicalPolicy)}
