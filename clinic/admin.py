@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from clinic.core.admin import AdminRoleOnlyMixin, ConfigAdmin
-from clinic.models import Chair, Site, StaffMember, User
+from clinic.models import Chair, NurseRoster, Site, SiteClosure, SiteOpeningHours, StaffMember, User
 
 
 @admin.register(User)
@@ -19,10 +19,25 @@ class ChairInline(admin.TabularInline):
     extra = 0
 
 
+class OpeningHoursInline(admin.TabularInline):
+    model = SiteOpeningHours
+    extra = 0
+
+
+class ClosureInline(admin.TabularInline):
+    model = SiteClosure
+    extra = 0
+
+
+class RosterInline(admin.TabularInline):
+    model = NurseRoster
+    extra = 0
+
+
 @admin.register(Site)
 class SiteAdmin(ConfigAdmin):
     list_display = ("name", "code", "time_zone", "opens_at", "closes_at", "infusions_per_nurse")
-    inlines = (ChairInline,)
+    inlines = (ChairInline, OpeningHoursInline, ClosureInline, RosterInline)
 
 
 @admin.register(Chair)
@@ -36,3 +51,23 @@ class StaffMemberAdmin(ConfigAdmin):
     list_display = ("user", "site", "title")
     list_filter = ("site",)
     autocomplete_fields = ("user",)
+
+
+@admin.register(SiteOpeningHours)
+class SiteOpeningHoursAdmin(ConfigAdmin):
+    list_display = ("site", "weekday", "opens_at", "closes_at", "closed")
+    list_filter = ("site", "weekday")
+
+
+@admin.register(SiteClosure)
+class SiteClosureAdmin(ConfigAdmin):
+    list_display = ("site", "date", "reason")
+    list_filter = ("site",)
+    date_hierarchy = "date"
+
+
+@admin.register(NurseRoster)
+class NurseRosterAdmin(ConfigAdmin):
+    list_display = ("site", "date", "nurses_on_duty")
+    list_filter = ("site",)
+    date_hierarchy = "date"

@@ -101,3 +101,68 @@ class StaffMember(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user.get_full_name() or self.user.username} ({self.user.role})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+class SiteOpeningHours(BaseModel):
+    """A site's hours on one weekday, in the site's time zone. A weekday without a row uses
+    the site's default `opens_at`-`closes_at`; `closed` marks a weekday the site never opens."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField(default=time(8, 0))
+    closes_at = models.TimeField(default=time(18, 0))
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["site_id", "weekday"]
+        verbose_name_plural = "site opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "weekday"], name="opening_hours_unique_weekday"),
+            models.CheckConstraint(condition=models.Q(weekday__gte=0, weekday__lte=6), name="opening_hours_weekday"),
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="opening_hours_order"),
+        ]
+
+    def __str__(self) -> str:
+        day = Weekday(self.weekday).label
+        return f"{day}: closed" if self.closed else f"{day}: {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class SiteClosure(BaseModel):
+    """A day a site is closed (a holiday, a training day), in the site's time zone."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["site_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["site", "date"], name="closure_unique_date")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} closed {self.date:%Y-%m-%d}"
+
+
+class NurseRoster(BaseModel):
+    """How many nurses are on duty at a site on one day. A day without a row uses the site's
+    `default_nurses_on_duty`. Concurrent infusions <= site.infusions_per_nurse x nurses."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rosters")
+    date = models.DateField()
+    nurses_on_duty = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["site_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["site", "date"], name="roster_unique_date")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.date:%Y-%m-%d}: {self.nurses_on_duty} nurses"

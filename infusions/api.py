@@ -15,7 +15,7 @@ from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER, STAFF
 from infusions import selectors, services
-from infusions.models import Indication, InfusionSession, Protocol, TreatmentCourse
+from infusions.models import Appointment, Indication, InfusionSession, Protocol, TreatmentCourse
 from patients.models import Patient
 
 
@@ -103,6 +103,7 @@ class SessionSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "course",
+            "appointment",
             "patient",
             "protocol_code",
             "status",
@@ -137,6 +138,7 @@ class SessionCreateSerializer(serializers.Serializer):
         max_digits=8, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True
     )
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    appointment = serializers.IntegerField(required=False, allow_null=True)
 
 
 class DosePreviewQuerySerializer(serializers.Serializer):
@@ -244,6 +246,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             dose=values["dose"],
             concentration_mg_per_ml=values.get("concentration_mg_per_ml"),
             override_reason=values["override_reason"],
+            appointment=self._appointment(values.get("appointment")),
         )
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
@@ -268,6 +271,14 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data.is_valid(raise_exception=True)
         session = services.session_approve(actor=actor(request), session=session, reason=data.validated_data["reason"])
         return Response(SessionSerializer(session).data)
+
+    def _appointment(self, appointment_id: int | None) -> Appointment | None:
+        if appointment_id is None:
+            return None
+        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        if appointment is None:
+            raise serializers.ValidationError({"appointment": ["No such appointment."]})
+        return appointment
 
     def _course(self, course_id: int) -> TreatmentCourse:
         try:

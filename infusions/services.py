@@ -12,7 +12,15 @@ from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, User
 from clinic.policy import ClinicalPolicy
 from infusions.dosing import DoseLimits, DoseRefused, DoseResult, dose_calculate
-from infusions.models import CoursePhase, InfusionSession, Protocol, TreatmentCourse
+from infusions.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    CoursePhase,
+    InfusionSession,
+    Protocol,
+    TreatmentCourse,
+)
 from patients.models import BodyMeasurement, Patient, Screening
 from patients.selectors import measurement_latest, screening_current
 from patients.services import patient_policy
@@ -120,6 +128,17 @@ def course_create(
     return course
 
 
+def _check_session_appointment(*, course: TreatmentCourse, appointment: Appointment) -> None:
+    if appointment.patient_id != course.patient_id:
+        raise ValidationError({"appointment": "This appointment belongs to another patient."})
+    if appointment.kind != AppointmentKind.INFUSION:
+        raise ValidationError({"appointment": "Only an infusion appointment holds a session."})
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        raise ApplicationError(f"The appointment is {appointment.status}.", rule="appointment_status")
+    if InfusionSession.objects.filter(appointment=appointment).exists():
+        raise ApplicationError("This appointment already has a session.", rule="appointment_has_session")
+
+
 @transaction.atomic
 def session_create(
     *,
@@ -128,11 +147,20 @@ def session_create(
     dose: Decimal,
     concentration_mg_per_ml: Decimal | None = None,
     override_reason: str = "",
+    appointment: Appointment | None = None,
 ) -> InfusionSession:
     """Plan a session with its computed dose. Outside the soft range (or with a relative
     contraindication) a prescriber approves with a written reason: at once when the
-    prescriber creates it with a reason, otherwise later through `session_approve`."""
-    course = TreatmentCourse.objects.select_for_update(of=("self",)).select_related("protocol", "patient__site").get(pk=course.pk)
+    prescriber creates it with a reason, otherwise later through `session_approve`.
+    `appointment`: the booking this session fills (the course's patient's, an infusion, not
+    cancelled or missed, and not already used by another session)."""
+    course = (
+        TreatmentCourse.objects.select_for_update(of=("self",))
+        .select_related("protocol", "patient__site")
+        .get(pk=course.pk)
+    )
+    if appointment is not None:
+        _check_session_appointment(course=course, appointment=appointment)
     now = timezone.now()
     plan = dose_plan(course=course, dose=dose, concentration_mg_per_ml=concentration_mg_per_ml, at=now)
     override_reason = override_reason.strip()
@@ -153,6 +181,7 @@ def session_create(
     result = plan.result
     session = InfusionSession(
         course=course,
+        appointment=appointment,
         measurement=plan.measurement,
         weight_kg=result.weight_kg,
         dose=result.dose,
