@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import STAFF
+from clinic.core.security import token_is_expired
 from clinic.models import Chair, Site
 
 
@@ -36,7 +37,11 @@ class TokenApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        token, _ = Token.objects.get_or_create(user=user)
+        if token_is_expired(token):
+            token.delete()
+            token = Token.objects.create(user=user)
         return Response({"token": token.key})
 
     @extend_schema(request=None, responses={204: None})

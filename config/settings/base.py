@@ -101,6 +101,10 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 STATIC_URL = "/static/"
+SESSION_COOKIE_HTTPONLY = True
+# API tokens expire too (clinic.core.security.ExpiringTokenAuthentication); DELETE
+# /api/v1/auth/token/ revokes one at once.
+API_TOKEN_TTL_HOURS = env.int("DJANGO_API_TOKEN_TTL_HOURS", default=12)
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -117,11 +121,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "clinic.core.security.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "clinic.core.pagination.HeaderLimitOffsetPagination",
+    # Throttles count in the default cache (Redis), shared by every web process.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "clinic.core.security.AnonRateThrottle",
+        "clinic.core.security.UserRateThrottle",
+        "clinic.core.security.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("DJANGO_THROTTLE_ANON", default="60/min"),
+        "user": env("DJANGO_THROTTLE_USER", default="1200/min"),
+        "sign_in": env("DJANGO_THROTTLE_SIGN_IN", default="10/min"),
+    },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "clinic.core.schema.ClinicAutoSchema",
     "EXCEPTION_HANDLER": "clinic.core.api.exception_handler",
