@@ -25,7 +25,9 @@ def test_register_weigh_dose_and_vitals(api, users, protocol):
     assert r.status_code == 201, r.content
     assert r.json()["outcome"] == "clear"
 
-    r = clinician.post("/api/v1/courses/", {"patient": pid, "protocol": protocol.id, "indication": "trd"}, format="json")
+    r = clinician.post(
+        "/api/v1/courses/", {"patient": pid, "protocol": protocol.id, "indication": "trd"}, format="json"
+    )
     assert r.status_code == 201, r.content
     course = r.json()
     assert course["phase"] == "induction"

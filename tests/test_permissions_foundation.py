@@ -33,15 +33,23 @@ CASES = [
     Case("patient-list", "get", "/api/v1/patients/", STAFF, object_route=False),
     Case("patient-search", "get", "/api/v1/patients/?search=Own", STAFF, object_route=False),
     Case(
-        "patient-create", "post", "/api/v1/patients/", DEMOGRAPHICS,
+        "patient-create",
+        "post",
+        "/api/v1/patients/",
+        DEMOGRAPHICS,
         {"mrn": "M-NEW", "given_name": "N", "family_name": "W", "birth_date": "1990-01-01", "sex": "male"},
         object_route=False,
     ),
     Case("patient-get", "get", "/api/v1/patients/{patient}/", STAFF, patient_own=True),
     Case("patient-patch", "patch", "/api/v1/patients/{patient}/", DEMOGRAPHICS, {"phone": "555"}),
-    Case("portal-account", "post", "/api/v1/patients/{patient}/portal-account/", DEMOGRAPHICS,
-         {"username": "new-portal-user", "password": "a-Long-pass-phrase-9"},
-         ok=(201, 409)),  # the own patient already has a login: past the permission, a rule answers
+    Case(
+        "portal-account",
+        "post",
+        "/api/v1/patients/{patient}/portal-account/",
+        DEMOGRAPHICS,
+        {"username": "new-portal-user", "password": "a-Long-pass-phrase-9"},
+        ok=(201, 409),
+    ),  # the own patient already has a login: past the permission, a rule answers
     Case("measurements-list", "get", "/api/v1/patients/{patient}/measurements/", CLINICAL),
     Case("measurements-add", "post", "/api/v1/patients/{patient}/measurements/", CLINICAL, {"weight_kg": 82.0}),
     Case("screenings-list", "get", "/api/v1/patients/{patient}/screenings/", CLINICAL),
@@ -51,21 +59,34 @@ CASES = [
     Case("sites", "get", "/api/v1/sites/", STAFF, object_route=False),
     Case("chairs", "get", "/api/v1/chairs/", STAFF, object_route=False),
     Case("course-list", "get", "/api/v1/courses/", CLINICAL, object_route=False),
-    Case("course-create", "post", "/api/v1/courses/", {"clinician"},
-         {"patient": "{patient}", "protocol": "{protocol}", "indication": "trd"}, object_route=False),
+    Case(
+        "course-create",
+        "post",
+        "/api/v1/courses/",
+        {"clinician"},
+        {"patient": "{patient}", "protocol": "{protocol}", "indication": "trd"},
+        object_route=False,
+    ),
     Case("course-get", "get", "/api/v1/courses/{course}/", CLINICAL),
     Case("session-list", "get", "/api/v1/sessions/", CLINICAL, object_route=False),
-    Case("session-create", "post", "/api/v1/sessions/", CLINICAL, {"course": "{course}", "dose": 0.5},
-         object_route=False),
+    Case(
+        "session-create", "post", "/api/v1/sessions/", CLINICAL, {"course": "{course}", "dose": 0.5}, object_route=False
+    ),
     Case("session-get", "get", "/api/v1/sessions/{session}/", CLINICAL),
-    Case("dose-preview", "get", "/api/v1/sessions/dose-preview/?course={course}&dose=0.5", CLINICAL,
-         object_route=False),
+    Case(
+        "dose-preview", "get", "/api/v1/sessions/dose-preview/?course={course}&dose=0.5", CLINICAL, object_route=False
+    ),
     Case("session-approve", "post", "/api/v1/sessions/{approval_session}/approve/", {"clinician"}, {"reason": "ok"}),
     Case("vitals-list", "get", "/api/v1/sessions/{session}/vitals/", CLINICAL),
     Case("vitals-add", "post", "/api/v1/sessions/{session}/vitals/", CLINICAL, VITALS),
     Case("vitals-batch", "post", "/api/v1/sessions/{session}/vitals/", CLINICAL, [VITALS, VITALS]),
-    Case("vitals-correct", "post", "/api/v1/vitals/{vital}/correct/", CLINICAL,
-         {"systolic": 121, "correction_reason": "typo"}),
+    Case(
+        "vitals-correct",
+        "post",
+        "/api/v1/vitals/{vital}/correct/",
+        CLINICAL,
+        {"systolic": 121, "correction_reason": "typo"},
+    ),
     Case("alerts", "get", "/api/v1/alerts/", CLINICAL, object_route=False),
     Case("token-revoke", "delete", "/api/v1/auth/token/", STAFF | {"patient"}, object_route=False),
 ]
@@ -80,11 +101,17 @@ def context(users, own_patient, other_patient, protocol):
     for owner, patient in (("own", own_patient), ("other", other_patient)):
         course = CourseFactory(patient=patient, protocol=protocol, created_by=users["clinician"])
         session = SessionFactory(course=course)
-        approval = SessionFactory(course=course, dose="0.8", requires_approval=True, approval_reasons=["dose_outside_soft_range"])
+        approval = SessionFactory(
+            course=course, dose="0.8", requires_approval=True, approval_reasons=["dose_outside_soft_range"]
+        )
         vital = vitals_record(actor=users["nurse"], session=session, rows=[dict(VITALS)])[0].vital
         ctx[owner] = {
-            "patient": patient.id, "course": course.id, "session": session.id,
-            "approval_session": approval.id, "vital": vital.id, "protocol": protocol.id,
+            "patient": patient.id,
+            "course": course.id,
+            "session": session.id,
+            "approval_session": approval.id,
+            "vital": vital.id,
+            "protocol": protocol.id,
         }
     return ctx
 
@@ -139,7 +166,10 @@ def test_token_sign_in_and_session_auth(api, client, users):
     c = APIClient()
     c.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert c.get("/api/v1/protocols/").status_code == 200
-    assert api(None).post("/api/v1/auth/token/", {"username": "nurse", "password": "wrong"}, format="json").status_code == 400
+    assert (
+        api(None).post("/api/v1/auth/token/", {"username": "nurse", "password": "wrong"}, format="json").status_code
+        == 400
+    )
     client.force_login(user)
     assert client.get("/api/v1/protocols/").status_code == 200
     # Revocation: the token stops working at once.

@@ -10,7 +10,9 @@ from infusions.dosing import DoseLimits, DoseRefused, dose_calculate, round_tent
 KET_IV_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.1"), D("0.75"), D("1.0"), D("150"), None, 40, True, D("10"))
 KET_IM_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.25"), D("0.5"), D("0.75"), D("112.5"), None, 5, False, D("10"))
 ESK_IN = DoseLimits("fixed_mg", "mg", D("56"), D("84"), D("84"), D("84"), D("28"), 15, False, D("10"))
-KET_IV_CRPS = DoseLimits("mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), D("1200"), None, 240, True, D("10"))
+KET_IV_CRPS = DoseLimits(
+    "mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), D("1200"), None, 240, True, D("10")
+)
 KET_IV_CRPS_FIXED = DoseLimits("mg_per_h", "mg/h", D("10"), D("30"), D("40"), D("3840"), None, 96 * 60, True, D("10"))
 KET_IV_SCI = DoseLimits("mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), D("1500"), None, 300, True, D("10"))
 KET_PO = DoseLimits("fixed_mg", "mg", D("25"), D("300"), D("300"), D("300"), None, None, False, D("10"))
@@ -20,30 +22,54 @@ KET_PO = DoseLimits("fixed_mg", "mg", D("25"), D("300"), D("300"), D("300"), Non
     ("limits", "dose", "weight", "conc", "expected"),
     [
         pytest.param(
-            KET_IV_DEP, D("0.5"), D("82.4"), D("1"), (D("41.2"), D("61.8"), D("41.2"), D("61.8"), None),
+            KET_IV_DEP,
+            D("0.5"),
+            D("82.4"),
+            D("1"),
+            (D("41.2"), D("61.8"), D("41.2"), D("61.8"), None),
             id="CLINICAL.md-1-worked-example-0.5mg/kg-82.4kg-40min-1mg/mL",
         ),
         pytest.param(
-            KET_IV_CRPS, D("0.35"), D("70"), D("1"), (D("98.0"), D("24.5"), D("98.0"), D("24.5"), None),
+            KET_IV_CRPS,
+            D("0.35"),
+            D("70"),
+            D("1"),
+            (D("98.0"), D("24.5"), D("98.0"), D("24.5"), None),
             id="CLINICAL.md-1-worked-example-CRPS-0.35mg/kg/h-70kg-4h",
         ),
         pytest.param(
-            KET_IV_SCI, D("0.42"), D("70"), D("1"), (D("147.0"), D("29.4"), D("147.0"), D("29.4"), None),
+            KET_IV_SCI,
+            D("0.42"),
+            D("70"),
+            D("1"),
+            (D("147.0"), D("29.4"), D("147.0"), D("29.4"), None),
             id="ASRA-2018-SCI-0.42mg/kg/h-70kg-5h",
         ),
         pytest.param(
-            KET_IV_CRPS_FIXED, D("22"), None, D("1"), (D("2112.0"), D("22.0"), D("2112.0"), D("22.0"), None),
+            KET_IV_CRPS_FIXED,
+            D("22"),
+            None,
+            D("1"),
+            (D("2112.0"), D("22.0"), D("2112.0"), D("22.0"), None),
             id="ASRA-2018-CRPS-22mg/h-96h",
         ),
         pytest.param(
-            KET_IM_DEP, D("0.5"), D("82.4"), D("50"), (D("41.2"), None, D("0.8"), None, None),
+            KET_IM_DEP,
+            D("0.5"),
+            D("82.4"),
+            D("50"),
+            (D("41.2"), None, D("0.8"), None, None),
             id="ket-im-dep-0.5mg/kg-bolus-50mg/mL",
         ),
         pytest.param(ESK_IN, D("56"), None, None, (D("56.0"), None, None, None, 2), id="Spravato-56mg-2-devices"),
         pytest.param(ESK_IN, D("84"), None, None, (D("84.0"), None, None, None, 3), id="Spravato-84mg-3-devices"),
         pytest.param(KET_PO, D("50"), None, None, (D("50.0"), None, None, None, None), id="Al-Shirawi-2017-oral-50mg"),
         pytest.param(
-            KET_IV_DEP, D("0.5"), D("82.4"), D("2"), (D("41.2"), D("61.8"), D("20.6"), D("30.9"), None),
+            KET_IV_DEP,
+            D("0.5"),
+            D("82.4"),
+            D("2"),
+            (D("41.2"), D("61.8"), D("20.6"), D("30.9"), None),
             id="ket-iv-dep-2mg/mL-bag",
         ),
     ],
@@ -72,12 +98,18 @@ def test_rounding_happens_once_at_the_end_half_up():
         pytest.param(KET_IM_DEP, D("0.76"), D("70"), D("50"), "dose_above_hard_max", id="ket-im-dep-hard-max-0.75[U]"),
         pytest.param(ESK_IN, D("112"), None, None, "dose_above_hard_max", id="Spravato-hard-max-84mg"),
         pytest.param(KET_IV_CRPS, D("2.1"), D("70"), D("1"), "dose_above_hard_max", id="ASRA-CRPS-hard-max-2.0mg/kg/h"),
-        pytest.param(KET_IV_CRPS_FIXED, D("41"), None, D("1"), "dose_above_hard_max", id="CRPS-fixed-hard-max-40mg/h[U]"),
+        pytest.param(
+            KET_IV_CRPS_FIXED, D("41"), None, D("1"), "dose_above_hard_max", id="CRPS-fixed-hard-max-40mg/h[U]"
+        ),
         pytest.param(KET_PO, D("325"), None, None, "dose_above_hard_max", id="oral-hard-max-300mg[U]"),
         pytest.param(KET_IV_DEP, D("1.0"), D("160"), D("1"), "total_above_cap", id="ket-iv-dep-total-cap-150mg[U]"),
         pytest.param(ESK_IN, D("70"), None, None, "dose_step", id="Spravato-28mg-steps"),
-        pytest.param(KET_IV_DEP, D("0.5"), D("70"), D("10.1"), "iv_concentration_above_max", id="Ketalar-IV-max-10mg/mL[U]"),
-        pytest.param(KET_IV_DEP, D("0.5"), D("70"), D("100"), "iv_concentration_above_max", id="Ketalar-undiluted-100mg/mL"),
+        pytest.param(
+            KET_IV_DEP, D("0.5"), D("70"), D("10.1"), "iv_concentration_above_max", id="Ketalar-IV-max-10mg/mL[U]"
+        ),
+        pytest.param(
+            KET_IV_DEP, D("0.5"), D("70"), D("100"), "iv_concentration_above_max", id="Ketalar-undiluted-100mg/mL"
+        ),
         pytest.param(KET_IV_DEP, D("0.5"), None, D("1"), "weight_missing", id="weight-based-needs-weight"),
         pytest.param(KET_IV_DEP, D("0"), D("70"), D("1"), "dose_not_positive", id="zero-dose"),
     ],

@@ -31,7 +31,9 @@ def test_row_matches_clinical_md(code):
     assert (p.drug, p.route, p.dosing_mode) == (drug, route, mode)
     assert (p.default_dose, p.soft_min, p.soft_max, p.hard_max) == (D(default), D(soft_min), D(soft_max), D(hard_max))
     assert (p.duration_minutes, p.observation_minutes, p.evidence_grade) == (duration, observe, grade)
-    assert p.max_total_mg is not None and p.schedule and p.preparation_instructions
+    assert p.max_total_mg is not None
+    assert p.schedule
+    assert p.preparation_instructions
     # CLINICAL.md §6 maintenance parameters per protocol.
     assert (p.min_interval_days, p.extend_step_days, p.max_interval_days, p.exit_after_stable_at_max) == (7, 7, 112, 3)
 
@@ -53,8 +55,22 @@ def test_protocol_api_lists_every_contract_field(api, users):
     r = api(users["nurse"]).get("/api/v1/protocols/")
     assert r.status_code == 200
     row = next(p for p in r.json() if p["code"] == "ket-iv-dep")
-    contract = {"id", "code", "drug", "route", "dosing_mode", "unit", "default_dose", "soft_min", "soft_max",
-                "hard_max", "max_total_mg", "duration_minutes", "observation_minutes", "evidence_grade"}
+    contract = {
+        "id",
+        "code",
+        "drug",
+        "route",
+        "dosing_mode",
+        "unit",
+        "default_dose",
+        "soft_min",
+        "soft_max",
+        "hard_max",
+        "max_total_mg",
+        "duration_minutes",
+        "observation_minutes",
+        "evidence_grade",
+    }
     assert contract <= set(row)
     assert (row["unit"], row["default_dose"], row["hard_max"]) == ("mg/kg", 0.5, 1.0)
 

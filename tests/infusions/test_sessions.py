@@ -23,13 +23,20 @@ def test_session_figures_and_snapshot(api, users, course):
     s = r.json()
     # CLINICAL.md §1 worked example.
     assert (s["weight_kg"], s["dose"], s["total_dose_mg"], s["rate_mg_per_h"], s["volume_ml"], s["rate_ml_per_h"]) == (
-        82.4, 0.5, 41.2, 61.8, 41.2, 61.8,
+        82.4,
+        0.5,
+        41.2,
+        61.8,
+        41.2,
+        61.8,
     )
     assert (s["status"], s["requires_approval"]) == ("planned", False)
 
 
 def test_dose_preview_saves_nothing(api, users, course):
-    r = api(users["clinician"]).get(f"/api/v1/sessions/dose-preview/?course={course.id}&dose=0.5&concentration_mg_per_ml=2")
+    r = api(users["clinician"]).get(
+        f"/api/v1/sessions/dose-preview/?course={course.id}&dose=0.5&concentration_mg_per_ml=2"
+    )
     assert r.status_code == 200
     assert (r.json()["volume_ml"], r.json()["rate_ml_per_h"]) == (20.6, 30.9)
     assert InfusionSession.objects.count() == 0
@@ -40,7 +47,9 @@ def _patient_for(setup: str, site, now):
     patient = PatientFactory(site=site)
     if setup != "no_weight":
         age = timedelta(days=31) if setup == "stale_weight" else timedelta(days=1)
-        MeasurementFactory(patient=patient, measured_at=now - age, weight_kg=D("160") if setup == "heavy" else D("82.4"))
+        MeasurementFactory(
+            patient=patient, measured_at=now - age, weight_kg=D("160") if setup == "heavy" else D("82.4")
+        )
     if setup == "expired_screening":
         ScreeningFactory(patient=patient, screened_at=now - timedelta(days=400), valid_until=now - timedelta(days=35))
     elif setup == "absolute":
@@ -59,7 +68,9 @@ def _patient_for(setup: str, site, now):
     ("setup", "body", "rule"),
     [
         pytest.param("none", {"dose": 1.2}, "dose_above_hard_max", id="CLINICAL.md-1-hard-max-1.0mg/kg"),
-        pytest.param("none", {"dose": 0.5, "concentration_mg_per_ml": 11}, "iv_concentration_above_max", id="Ketalar-10mg/mL"),
+        pytest.param(
+            "none", {"dose": 0.5, "concentration_mg_per_ml": 11}, "iv_concentration_above_max", id="Ketalar-10mg/mL"
+        ),
         pytest.param("stale_weight", {"dose": 0.5}, "weight_stale", id="CLINICAL.md-1-weight-older-than-30-days"),
         pytest.param("no_weight", {"dose": 0.5}, "weight_missing", id="CLINICAL.md-1-weight-missing"),
         pytest.param("no_screening", {"dose": 0.5}, "screening_missing", id="CLINICAL.md-2-screening-missing"),
@@ -142,7 +153,9 @@ def test_relative_contraindication_needs_approval(api, users, protocol, site):
     patient = PatientFactory(site=site)
     MeasurementFactory(patient=patient)
     ScreeningFactory(
-        patient=patient, answers=clear_answers(substance_use_disorder=True), outcome="relative",
+        patient=patient,
+        answers=clear_answers(substance_use_disorder=True),
+        outcome="relative",
         reasons=["substance_use_disorder"],
     )
     course = CourseFactory(patient=patient, protocol=protocol, created_by=users["clinician"])
@@ -155,7 +168,9 @@ def test_esketamine_fixed_dose_in_device_steps(api, users, site):
     """Spravato label: 56 or 84 mg in 28 mg devices; no weight needed; 70 mg refused."""
     patient = PatientFactory(site=site)
     ScreeningFactory(patient=patient)
-    course = CourseFactory(patient=patient, protocol=Protocol.objects.get(code="esk-in-trd"), created_by=users["clinician"])
+    course = CourseFactory(
+        patient=patient, protocol=Protocol.objects.get(code="esk-in-trd"), created_by=users["clinician"]
+    )
     r = post_session(api, users["nurse"], course=course.id, dose=84)
     assert r.status_code == 201, r.content
     assert (r.json()["total_dose_mg"], r.json()["devices"], r.json()["volume_ml"]) == (84.0, 3, None)

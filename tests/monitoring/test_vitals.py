@@ -86,7 +86,12 @@ def test_future_time_beyond_5_minutes_is_refused(api, users, session):
     assert r.status_code == 400
     assert "recorded_at" in r.json()
     soon = timezone.now() + timedelta(minutes=4)
-    assert api(users["nurse"]).post(vitals_url(session), {**NORMAL, "recorded_at": soon.isoformat()}, format="json").status_code == 201
+    assert (
+        api(users["nurse"])
+        .post(vitals_url(session), {**NORMAL, "recorded_at": soon.isoformat()}, format="json")
+        .status_code
+        == 201
+    )
 
 
 def test_missing_required_field_is_named(api, users, session):

@@ -1,6 +1,6 @@
 """Patients, portal logins, weights and screenings (DESIGN.md contract; CLINICAL.md §1-2)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -29,7 +29,7 @@ def test_create_and_search(api, users):
     [
         ({"sex": "x"}, "sex"),
         ({"birth_date": "not-a-date"}, "birth_date"),
-        ({"birth_date": (date.today() + timedelta(days=2)).isoformat()}, "birth_date"),
+        ({"birth_date": (timezone.localdate() + timedelta(days=2)).isoformat()}, "birth_date"),
         ({"mrn": ""}, "mrn"),
         ({"given_name": None}, "given_name"),
     ],
@@ -60,7 +60,9 @@ def test_portal_account_lets_the_patient_sign_in(api, users, site):
     r = front.post(url, {"username": "ivy", "password": "a-Long-pass-phrase-9"}, format="json")
     assert r.status_code == 201
     assert r.json()["has_portal_account"] is True
-    token = api(None).post("/api/v1/auth/token/", {"username": "ivy", "password": "a-Long-pass-phrase-9"}, format="json")
+    token = api(None).post(
+        "/api/v1/auth/token/", {"username": "ivy", "password": "a-Long-pass-phrase-9"}, format="json"
+    )
     assert token.status_code == 200
     again = front.post(url, {"username": "ivy2", "password": "a-Long-pass-phrase-9"}, format="json")
     assert (again.status_code, again.json()["rule"]) == (409, "portal_account_exists")
@@ -84,7 +86,9 @@ def test_weight_change_over_10_percent_needs_confirmation(api, users, site):
 
 @pytest.mark.parametrize("value", [1.9, 400.1, "heavy"])
 def test_impossible_weight_is_400(api, users, own_patient, value):
-    r = api(users["nurse"]).post(f"/api/v1/patients/{own_patient.id}/measurements/", {"weight_kg": value}, format="json")
+    r = api(users["nurse"]).post(
+        f"/api/v1/patients/{own_patient.id}/measurements/", {"weight_kg": value}, format="json"
+    )
     assert r.status_code == 400
     assert "weight_kg" in r.json()
 
