@@ -74,6 +74,11 @@ class ClinicalPolicy:
     followup_rems_within_days: int = 7  # REMS monitoring form within 7 days of each session (Spravato REMS)
     followup_inventory_every_years: int = 2  # biennial inventory (21 CFR 1304.11)
 
+    # CLINICAL.md §8 controlled-substance ledger (Schedule III).
+    ledger_loss_notice_business_days: int = 1  # DEA notice of theft or significant loss (21 CFR 1301.76(b))
+    ledger_form_106_days: int = 45  # DEA Form 106 within 45 days of discovery (21 CFR 1301.76(b))
+    ledger_retention_years: int = 2  # records kept at least 2 years (21 CFR 1304.04)
+
 
 DEFAULT_POLICY = ClinicalPolicy()
 POLICY_FIELDS = {f.name: f.type for f in fields(ClinicalPolicy)}
