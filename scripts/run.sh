@@ -68,5 +68,6 @@ cat <<MSG
 
 MSG
 wait -n "${PIDS[@]}" || true
-echo "A process stopped; see the logs in var/." >&2
+sleep 1  # a Ctrl-C that also reached the children is handled by the trap above
+echo "A process stopped unexpectedly; see the logs in var/." >&2
 exit 1
