@@ -5,6 +5,14 @@ from rest_framework.routers import DefaultRouter
 
 from clinic.api import ChairViewSet, SiteViewSet, TokenApi
 from infusions.api import CourseViewSet, ProtocolViewSet, SessionViewSet
+from infusions.appointments_api import (
+    AppointmentViewSet,
+    AvailabilityApi,
+    CalendarFeedApi,
+    MyAppointmentsApi,
+    MyAppointmentsIcsApi,
+    MyCalendarLinkApi,
+)
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
 from patients.api import PatientViewSet
 
@@ -15,6 +23,7 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("protocols", ProtocolViewSet, basename="protocol")
 router.register("courses", CourseViewSet, basename="course")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("alerts", AlertViewSet, basename="alert")
 
 app_name = "api"
@@ -22,5 +31,10 @@ urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="token"),
     path("sessions/<int:session_pk>/vitals/", SessionVitalsApi.as_view(), name="session-vitals"),
     path("vitals/<int:pk>/correct/", VitalCorrectApi.as_view(), name="vital-correct"),
+    path("availability/", AvailabilityApi.as_view(), name="availability"),
+    path("me/appointments/", MyAppointmentsApi.as_view(), name="me-appointments"),
+    path("me/appointments.ics", MyAppointmentsIcsApi.as_view(), name="me-appointments-ics"),
+    path("me/calendar-link/", MyCalendarLinkApi.as_view(), name="me-calendar-link"),
+    path("calendar/<str:token>.ics", CalendarFeedApi.as_view(), name="calendar-feed"),
     *router.urls,
 ]

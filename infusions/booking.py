@@ -11,6 +11,8 @@ Rules (names are the API's `rule`): `appointment_in_past`, `chair_inactive`, `si
 `appointment_not_started`, `appointment_status`.
 """
 
+import hashlib
+import secrets
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from infusions.models import (
     AppointmentKind,
     AppointmentSeries,
     AppointmentStatus,
+    CalendarFeed,
     Protocol,
     TreatmentCourse,
 )
@@ -595,3 +598,24 @@ def series_propose(
         per_week=per_week,
         complete=len(chosen) == sessions,
     )
+
+
+# ---- the patient's calendar link -------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_feed_create(*, patient: Patient) -> str:
+    """A new private calendar link for the patient; any older link stops working. Returns the
+    token (shown once: only its SHA-256 is stored)."""
+    calendar_feed_revoke(patient=patient)
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed(patient=patient, token_sha256=hashlib.sha256(token.encode()).hexdigest())
+    feed.full_clean()
+    feed.save()
+    return token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, patient: Patient) -> int:
+    """Revoke every live calendar link of the patient; returns how many."""
+    return CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).update(revoked_at=timezone.now())

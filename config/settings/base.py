@@ -154,7 +154,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "infusions.models.AppointmentStatus",
+        "AppointmentKindEnum": "infusions.models.AppointmentKind",
+        "AppointmentEventKindEnum": "infusions.models.AppointmentEventKind",
+    },
 }
 
 # Celery: tasks take ids only, are idempotent and acknowledged late (STYLE.md).
