@@ -75,7 +75,8 @@ pg_up() {
     mkdir -p "$alt" && chmod 755 "$alt"
     [ -L "$dir/pg" ] || ln -sfn "$alt" "$dir/pg"
   fi
-  install -d -o postgres -g postgres "$dir/pg" "$dir/pg/data" "$dir/pg/sock"
+  install -d -o postgres -g postgres "$dir/pg" "$dir/pg/sock"
+  install -d -m 700 -o postgres -g postgres "$dir/pg/data"
   data="$dir/pg/data"; sock="$dir/pg/sock"
   if [ ! -f "$data/PG_VERSION" ]; then
     runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
