@@ -67,7 +67,9 @@ cat <<MSG
   Press Ctrl-C to stop.
 
 MSG
-wait -n "${PIDS[@]}" || true
-sleep 1  # a Ctrl-C that also reached the children is handled by the trap above
-echo "A process stopped unexpectedly; see the logs in var/." >&2
-exit 1
+rc=0
+wait -n "${PIDS[@]}" || rc=$?
+case "$rc" in
+  0 | 130 | 143) exit 0 ;;  # stopped by Ctrl-C or SIGTERM
+  *) echo "A process stopped unexpectedly (exit $rc); see the logs in var/." >&2; exit 1 ;;
+esac
