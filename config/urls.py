@@ -7,4 +7,9 @@ urlpatterns = [
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Web pages (server-rendered), one URL module per app.
+    path("", include("clinic.urls")),
+    path("", include("patients.urls")),
+    path("", include("infusions.urls")),
+    path("", include("monitoring.urls")),
 ]

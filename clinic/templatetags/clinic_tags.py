@@ -1,0 +1,12 @@
+"""Small presentation filters shared by the page templates (no rules here)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def humanize_code(value: object) -> str:
+    """`dose_outside_soft_range` -> `dose outside soft range`; `a:b_c` -> `a: b c`."""
+    text = str(value or "")
+    return text.replace(":", ": ").replace("_", " ").strip()

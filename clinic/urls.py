@@ -1,0 +1,10 @@
+from django.urls import path
+
+from clinic import views
+
+app_name = "clinic"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,44 @@
+"""Forms of the patient pages: input shape only; the services hold every rule."""
+
+from django import forms
+
+from clinic.models import Site
+from patients.models import Sex
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name or MRN",
+        required=False,
+        max_length=120,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class PatientForm(forms.Form):
+    mrn = forms.CharField(label="MRN", max_length=32)
+    given_name = forms.CharField(label="Given name", max_length=80)
+    family_name = forms.CharField(label="Family name", max_length=80)
+    birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(label="Sex", choices=Sex.choices)
+    email = forms.EmailField(label="E-mail", required=False)
+    phone = forms.CharField(label="Phone", required=False, max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))
+    site = forms.ModelChoiceField(label="Site", queryset=Site.objects.order_by("name"), required=False)
+
+
+class PatientEditForm(PatientForm):
+    """The same fields without the MRN, which never changes."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        del self.fields["mrn"]
+
+
+class PortalAccountForm(forms.Form):
+    username = forms.CharField(label="Portal username", max_length=150)
+    password = forms.CharField(
+        label="Initial password",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Give it to the patient in person.",
+    )
