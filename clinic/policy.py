@@ -79,6 +79,18 @@ class ClinicalPolicy:
     ledger_form_106_days: int = 45  # DEA Form 106 within 45 days of discovery (21 CFR 1301.76(b))
     ledger_retention_years: int = 2  # records kept at least 2 years (21 CFR 1304.04)
 
+    # CLINICAL.md §5 outcome measures.
+    response_percent: int = 50  # response: total >= 50 % below the course's baseline
+    pain_response_percent: int = 30  # chronic pain response: >= 30 % lower pain NRS [U]
+    phq9_remission_below: int = 5  # remission: PHQ-9 < 5 (CMS159)
+    madrs_remission_max: int = 10  # remission: MADRS <= 10 (<= 12 selectable)
+
+    # CLINICAL.md §6 maintenance (treat-and-extend); the intervals themselves are per Protocol.
+    maintenance_worse_rise_points: int = 5  # rule 2: a rise of >= 5 points is not stable [U]
+    maintenance_pause_check_days: int = 28  # rule 5: paused, a PHQ-9 every 4 weeks [U]
+    nonresponse_review_after_sessions: int = 0  # rule 1: 0 = after the induction series; 3 = Oxford
+    esketamine_flexible_from_week: int = 9  # rule 6: from week 9 weekly or every 2 weeks (Spravato label)
+
 
 DEFAULT_POLICY = ClinicalPolicy()
 POLICY_FIELDS = {f.name: f.type for f in fields(ClinicalPolicy)}

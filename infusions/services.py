@@ -222,3 +222,29 @@ def session_approve(*, actor: User, session: InfusionSession, reason: str) -> In
     session.full_clean()
     session.save(update_fields=["requires_approval", "approved_by", "approved_at", "override_reason", "updated_at"])
     return session
+
+
+# Phase changes a clinician may make (CLINICAL.md §6: induction -> maintenance, maintenance
+# <-> paused when boosters pause or reopen, any active phase -> ended).
+PHASE_CHANGES = {
+    CoursePhase.INDUCTION: (CoursePhase.MAINTENANCE, CoursePhase.PAUSED, CoursePhase.ENDED),
+    CoursePhase.MAINTENANCE: (CoursePhase.PAUSED, CoursePhase.ENDED),
+    CoursePhase.PAUSED: (CoursePhase.MAINTENANCE, CoursePhase.ENDED),
+    CoursePhase.ENDED: (),
+}
+
+
+@transaction.atomic
+def course_phase_change(*, actor: User, course: TreatmentCourse, phase: str) -> TreatmentCourse:
+    """Move a course to another phase (a prescriber's decision; the caller records why)."""
+    if actor.role != Role.CLINICIAN:
+        raise ApplicationError("Only a prescriber changes a course's phase.", rule="prescriber_required", status=403)
+    course = TreatmentCourse.objects.select_for_update(of=("self",)).get(pk=course.pk)
+    if phase == course.phase:
+        return course
+    if phase not in PHASE_CHANGES[CoursePhase(course.phase)]:
+        raise ApplicationError(f"A course cannot go from {course.phase} to {phase}.", rule="course_phase_change")
+    course.phase = phase
+    course.full_clean()
+    course.save(update_fields=["phase", "updated_at"])
+    return course

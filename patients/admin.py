@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from clinic.core.admin import ConfigAdmin, ReadOnlyAdmin
-from patients.models import BodyMeasurement, Patient, Screening
+from patients.models import Assessment, BodyMeasurement, Patient, Screening
 
 
 @admin.register(Patient)
@@ -22,3 +22,10 @@ class BodyMeasurementAdmin(ReadOnlyAdmin):
 class ScreeningAdmin(ReadOnlyAdmin):
     list_display = ("patient", "outcome", "screened_at", "valid_until", "screened_by")
     list_filter = ("outcome",)
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    list_display = ("patient", "instrument", "total", "severity", "administered_at", "source", "recorded_by")
+    list_filter = ("instrument", "severity", "source")
+    raw_id_fields = ("patient",)

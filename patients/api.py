@@ -3,8 +3,9 @@
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,8 @@ from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, DEMOGRAPHICS, PATIENT, STAFF
 from clinic.models import Site
 from patients import selectors, services
-from patients.models import BodyMeasurement, Patient, Screening, Sex
+from patients.models import Assessment, AssessmentInstrument, BodyMeasurement, Patient, Screening, Sex
+from patients.scoring import PORTAL_INSTRUMENTS
 from patients.screening import ANSWER_KEYS
 
 
@@ -207,3 +209,118 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             screened_at=data.validated_data.get("screened_at"),
         )
         return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assessment
+        fields = (
+            "id",
+            "patient",
+            "instrument",
+            "items",
+            "total",
+            "severity",
+            "flags",
+            "administered_at",
+            "recorded_by",
+            "source",
+            "created_at",
+        )
+
+
+_COMPUTED = ("total", "severity", "flags")
+
+
+class AssessmentCreateSerializer(serializers.Serializer):
+    instrument = serializers.ChoiceField(choices=AssessmentInstrument.choices)
+    items = serializers.JSONField(
+        help_text="The item scores, item 1 first (a list), or an object keyed by item number. "
+        "The total, severity band and flags are computed by the service; do not send them."
+    )
+    administered_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        sent = [name for name in _COMPUTED if name in self.initial_data]
+        if sent:
+            raise serializers.ValidationError(
+                {name: ["Computed by the service from the items; do not send it."] for name in sent}
+            )
+        return attrs
+
+
+class PatientAssessmentCreateSerializer(AssessmentCreateSerializer):
+    instrument = serializers.ChoiceField(choices=[(c, c) for c in PORTAL_INSTRUMENTS])
+
+
+class _AssessmentsApi(generics.GenericAPIView):
+    permission_classes = (RolePermission,)
+    serializer_class = AssessmentSerializer
+    create_serializer: type[AssessmentCreateSerializer] = AssessmentCreateSerializer
+
+    def patient(self) -> Patient:
+        raise NotImplementedError
+
+    def _list(self, request: Request) -> Response:
+        instrument = request.query_params.get("instrument")
+        rows = selectors.assessment_list(
+            patient=self.patient(), instrument=instrument if instrument in AssessmentInstrument.values else None
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(AssessmentSerializer(page, many=True).data)
+
+    def _create(self, request: Request) -> Response:
+        patient = self.patient()
+        data = self.create_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        assessment = services.assessment_record(
+            actor=actor(request),
+            patient=patient,
+            instrument=values["instrument"],
+            items=values["items"],
+            administered_at=values.get("administered_at"),
+        )
+        return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
+
+
+_INSTRUMENT_PARAM = OpenApiParameter("instrument", str, enum=AssessmentInstrument.values)
+
+
+class PatientAssessmentsApi(_AssessmentsApi):
+    """A patient's outcome assessments (CLINICAL.md §5). Clinical staff record and read them;
+    front desk never reads them; a patient uses `me/assessments/`."""
+
+    roles: ClassVar[dict[str, Any]] = {"get": CLINICAL, "post": CLINICAL}
+
+    def patient(self) -> Patient:
+        return selectors.patient_get(user=actor(self.request), patient_id=self.kwargs["patient_pk"])
+
+    @extend_schema(parameters=[_INSTRUMENT_PARAM], responses={200: AssessmentSerializer(many=True)})
+    def get(self, request: Request, patient_pk: str) -> Response:
+        return self._list(request)
+
+    @extend_schema(request=AssessmentCreateSerializer, responses={201: AssessmentSerializer})
+    def post(self, request: Request, patient_pk: str) -> Response:
+        return self._create(request)
+
+
+class MyAssessmentsApi(_AssessmentsApi):
+    """The signed-in patient's own score history; `POST` their own PHQ-9 or GAD-7."""
+
+    roles: ClassVar[dict[str, Any]] = {"get": PATIENT, "post": PATIENT}
+    create_serializer = PatientAssessmentCreateSerializer
+
+    def patient(self) -> Patient:
+        patient = selectors.patient_list(user=actor(self.request)).first()
+        if patient is None:
+            raise Http404
+        return patient
+
+    @extend_schema(parameters=[_INSTRUMENT_PARAM], responses={200: AssessmentSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return self._list(request)
+
+    @extend_schema(request=PatientAssessmentCreateSerializer, responses={201: AssessmentSerializer})
+    def post(self, request: Request) -> Response:
+        return self._create(request)

@@ -106,3 +106,47 @@ class Screening(AppendOnlyModel):
                 name="screening_validity_order",
             ),
         ]
+
+
+class AssessmentInstrument(models.TextChoices):
+    PHQ9 = "PHQ9", "PHQ-9"
+    GAD7 = "GAD7", "GAD-7"
+    MADRS = "MADRS", "MADRS"
+    PAIN_NRS = "PAIN_NRS", "Pain NRS"
+
+
+class AssessmentSource(models.TextChoices):
+    STAFF = "staff"
+    PATIENT = "patient"  # the patient through the portal
+
+
+class Assessment(AppendOnlyModel):
+    """An outcome questionnaire (CLINICAL.md §5). The items are stored; total, severity band
+    and flags are computed by the service from them, never sent by a client. Append-only
+    (a database trigger refuses UPDATE and DELETE)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
+    instrument = models.CharField(max_length=10, choices=AssessmentInstrument.choices)
+    items = models.JSONField(help_text="Item scores, item 1 first.")
+    total = models.PositiveSmallIntegerField()
+    severity = models.CharField(max_length=20, null=True, blank=True, help_text="Band; none for pain NRS.")
+    flags = models.JSONField(default=list, blank=True)
+    administered_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=8, choices=AssessmentSource.choices)
+
+    class Meta:
+        ordering = ["-administered_at", "-id"]
+        indexes = [models.Index(fields=["patient", "instrument", "-administered_at"], name="assessment_patient_instr")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(instrument__in=AssessmentInstrument.values), name="assessment_instrument_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AssessmentSource.values), name="assessment_source_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(total__lte=60), name="assessment_total_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.total} ({self.administered_at:%Y-%m-%d})"

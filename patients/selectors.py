@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from clinic.models import Role, User
-from patients.models import BodyMeasurement, Patient, Screening
+from patients.models import Assessment, BodyMeasurement, Patient, Screening
 
 
 def patient_list(*, user: User, search: str | None = None) -> QuerySet[Patient]:
@@ -42,3 +42,10 @@ def screening_list(*, patient: Patient) -> QuerySet[Screening]:
 def screening_current(*, patient: Patient, at: datetime) -> Screening | None:
     """The latest screening; older ones are void (any change of answers makes a new one)."""
     return patient.screenings.filter(screened_at__lte=at).first()
+
+
+def assessment_list(*, patient: Patient, instrument: str | None = None) -> QuerySet[Assessment]:
+    qs = patient.assessments.select_related("recorded_by")
+    if instrument:
+        qs = qs.filter(instrument=instrument)
+    return qs

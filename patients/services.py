@@ -13,7 +13,9 @@ from django.utils import timezone
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, Site, User
 from clinic.policy import DEFAULT_POLICY, ClinicalPolicy
-from patients.models import BodyMeasurement, Patient, Screening
+from patients.hooks import assessment_hooks_run
+from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
+from patients.scoring import PORTAL_INSTRUMENTS, ItemsInvalid, score
 from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
 
 
@@ -172,3 +174,49 @@ def screening_record(
     screening.full_clean()
     screening.save()
     return screening
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    actor: User,
+    patient: Patient,
+    instrument: str,
+    items: Any,
+    administered_at: datetime | None = None,
+) -> Assessment:
+    """Score a questionnaire from its items and store it, attributed to the actor (staff, or
+    the patient through the portal). Total, band and flags are computed here (CLINICAL.md §5);
+    missing or out-of-range items are refused naming the item. Registered hooks (the PHQ-9
+    item 9 suicide-risk review) run inside this transaction."""
+    now = timezone.now()
+    via_portal = actor.role == Role.PATIENT
+    if via_portal:
+        if patient.user_id != actor.pk:
+            raise ApplicationError("No such patient.", rule="not_found", status=404)
+        if instrument not in PORTAL_INSTRUMENTS:
+            raise ValidationError({"instrument": f"Patients fill in {' or '.join(PORTAL_INSTRUMENTS)} only."})
+    elif not actor.is_clinical:
+        raise ApplicationError("Only clinical staff record assessments.", rule="clinical_role_required", status=403)
+    try:
+        result = score(instrument, items)
+    except ItemsInvalid as error:
+        raise ValidationError({key: [message] for key, message in error.errors.items()}) from error
+    administered_at = administered_at or now
+    if administered_at > now + relativedelta(minutes=patient_policy(patient).vitals_future_minutes):
+        raise ValidationError({"administered_at": "The time is in the future."})
+    assessment = Assessment(
+        patient=patient,
+        instrument=instrument,
+        items=list(result.items),
+        total=result.total,
+        severity=result.severity,
+        flags=list(result.flags),
+        administered_at=administered_at,
+        recorded_by=actor,
+        source=AssessmentSource.PATIENT if via_portal else AssessmentSource.STAFF,
+    )
+    assessment.full_clean()
+    assessment.save()
+    assessment_hooks_run(assessment)
+    return assessment
