@@ -14,7 +14,7 @@ from infusions.appointments_api import (
     MyCalendarLinkApi,
 )
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
-from patients.api import PatientViewSet
+from patients.api import MyAssessmentsApi, PatientAssessmentsApi, PatientViewSet
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -36,5 +36,7 @@ urlpatterns = [
     path("me/appointments.ics", MyAppointmentsIcsApi.as_view(), name="me-appointments-ics"),
     path("me/calendar-link/", MyCalendarLinkApi.as_view(), name="me-calendar-link"),
     path("calendar/<str:token>.ics", CalendarFeedApi.as_view(), name="calendar-feed"),
+    path("patients/<int:patient_pk>/assessments/", PatientAssessmentsApi.as_view(), name="patient-assessments"),
+    path("me/assessments/", MyAssessmentsApi.as_view(), name="me-assessments"),
     *router.urls,
 ]
