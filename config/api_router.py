@@ -14,6 +14,7 @@ from infusions.appointments_api import (
     MyCalendarLinkApi,
 )
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
+from monitoring.followups.api import FollowUpViewSet, InboxMessageViewSet
 from patients.api import MyAssessmentsApi, PatientAssessmentsApi, PatientViewSet
 
 router = DefaultRouter()
@@ -25,6 +26,8 @@ router.register("courses", CourseViewSet, basename="course")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("followups", FollowUpViewSet, basename="followup")
+router.register("inbox", InboxMessageViewSet, basename="inbox")
 
 app_name = "api"
 urlpatterns = [

@@ -176,11 +176,33 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged message (its worker died) is redelivered after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
+
+# Follow-ups (monitoring.followups): the planner and the dispatch tick. A tick that waited
+# longer than its interval in the queue is dropped (`expires`): the next one does its work.
+FOLLOWUP_TICK_SECONDS = env.float("FOLLOWUP_TICK_SECONDS", default=60.0)
+FOLLOWUP_PLAN_SECONDS = env.float("FOLLOWUP_PLAN_SECONDS", default=300.0)
+FOLLOWUP_DISPATCH_LEASE_SECONDS = env.int("FOLLOWUP_DISPATCH_LEASE_SECONDS", default=300)
+FOLLOWUP_DISPATCH_BATCH_SIZE = env.int("FOLLOWUP_DISPATCH_BATCH_SIZE", default=500)
+FOLLOWUP_CHANNELS = env.list(
+    "FOLLOWUP_CHANNELS",
+    default=["monitoring.followups.channels.InboxChannel", "monitoring.followups.channels.EmailChannel"],
+)
+CELERY_BEAT_SCHEDULE["followups-dispatch-due"] = {
+    "task": "monitoring.followups_dispatch_due",
+    "schedule": FOLLOWUP_TICK_SECONDS,
+    "options": {"expires": FOLLOWUP_TICK_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["followups-plan"] = {
+    "task": "monitoring.followups_plan",
+    "schedule": FOLLOWUP_PLAN_SECONDS,
+    "options": {"expires": FOLLOWUP_PLAN_SECONDS},
+}
 
 LOGGING = {
     "version": 1,

@@ -12,15 +12,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
+from django.http import Http404
 from django.utils import timezone
 
+from clinic.core.exceptions import ApplicationError
 from clinic.models import Site, User
+from clinic.policy import DEFAULT_POLICY
 from monitoring.models import (
+    OPEN_FOLLOWUP_STATUSES,
     AssigneeRole,
     FollowUp,
     FollowUpAction,
     FollowUpEvent,
     FollowUpKind,
+    FollowUpStatus,
+    InboxMessage,
 )
 from patients.models import Patient
 
@@ -186,8 +192,16 @@ def followup_ensure(
     """
     extra = _subject_fields(subject)
     site_id = extra.pop("site_id")
+    site: Site | None = subject.get("site")
     if site_id is None and patient is not None:
-        site_id = patient.site_id
+        site_id, site = patient.site_id, patient.site
+    if kind == FollowUpKind.BOOSTER_DUE and extra["escalate_at"] is None:
+        # CLINICAL.md §7: a booster overdue after 7 days goes to the clinician.
+        from monitoring.followups.timing import local_shift, site_zone
+
+        policy = site.policy if site is not None else DEFAULT_POLICY
+        extra["escalate_at"] = local_shift(due_at, site_zone(site), days=policy.followup_booster_overdue_days)
+        extra["escalate_role"] = extra["escalate_role"] or AssigneeRole.CLINICIAN
     spec = FollowUpSpec(
         kind=kind,
         key=key,
@@ -202,5 +216,185 @@ def followup_ensure(
     return FollowUp.objects.get(key=key)
 
 
+def followup_key(kind: str, subject: models.Model, *parts: object) -> str:
+    """The conventional key: `<kind>:<app_label.model>:<pk>[:part...]`, e.g.
+    `rems_form:infusions.infusionsession:42` or `suicide_risk_review:patients.assessment:7`.
+    The planner uses it, so a caller that uses it too never makes a second row."""
+    tail = "".join(f":{p}" for p in parts)
+    return f"{kind}:{subject_label(subject)}:{subject.pk}{tail}"
+
+
 def followup_ids_by_key(keys: Iterable[str]) -> dict[str, int]:
     return dict(FollowUp.objects.filter(key__in=list(keys)).values_list("key", "id"))
+
+
+# --- the life of a follow-up after it exists ---
+
+
+def _lock(followup: FollowUp) -> FollowUp:
+    return FollowUp.objects.select_for_update(of=("self",)).select_related("patient", "site").get(pk=followup.pk)
+
+
+def _refuse_closed(followup: FollowUp) -> None:
+    if followup.status not in OPEN_FOLLOWUP_STATUSES:
+        raise ApplicationError(
+            f"This follow-up is {followup.status}; it can no longer be changed.",
+            rule="followup_closed",
+            extra={"status": followup.status},
+        )
+
+
+def _event(followup: FollowUp, action: str, actor: User | None, reason: str = "", **data: Any) -> FollowUpEvent:
+    return FollowUpEvent.objects.create(followup=followup, action=action, actor=actor, reason=reason, data=data)
+
+
+@transaction.atomic
+def followup_complete(*, actor: User, followup: FollowUp, outcome: str) -> FollowUp:
+    """Done: records who, when and the outcome. A closed follow-up refuses (409)."""
+    followup = _lock(followup)
+    _refuse_closed(followup)
+    if not outcome.strip():
+        raise ValidationError({"outcome": "Say what was done (the outcome)."})
+    before = followup.status
+    followup.status = FollowUpStatus.COMPLETED
+    followup.completed_at = timezone.now()
+    followup.completed_by = actor
+    followup.outcome = outcome.strip()
+    followup.full_clean()
+    followup.save()
+    _event(followup, FollowUpAction.COMPLETED, actor, followup.outcome, before={"status": before})
+    return followup
+
+
+@transaction.atomic
+def followup_snooze(*, actor: User, followup: FollowUp, until: datetime, reason: str) -> FollowUp:
+    """Due again at `until` (in the future), with a reason; the assignees are told again then."""
+    followup = _lock(followup)
+    _refuse_closed(followup)
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = "A snooze needs a reason."
+    if timezone.is_naive(until):
+        errors["until"] = "Must carry a time zone."
+    elif until <= timezone.now():
+        errors["until"] = "Must be in the future."
+    if errors:
+        raise ValidationError(errors)
+    before = {"due_at": followup.due_at.isoformat(), "status": followup.status, "round": followup.round}
+    followup.due_at = until
+    followup.status = FollowUpStatus.PENDING
+    followup.queued_at = None
+    followup.round += 1
+    followup.full_clean()
+    followup.save()
+    _event(followup, FollowUpAction.SNOOZED, actor, reason.strip(), before=before, until=until.isoformat())
+    return followup
+
+
+@transaction.atomic
+def followup_reassign(
+    *, actor: User, followup: FollowUp, assignee_role: str | None = None, assignee: User | None = None, reason: str = ""
+) -> FollowUp:
+    """Hand it to another role or a named staff member; they are notified on the next tick."""
+    followup = _lock(followup)
+    _refuse_closed(followup)
+    if assignee is None and not assignee_role:
+        raise ValidationError({"assignee_role": "Give a role or a staff member."})
+    if assignee is not None:
+        if assignee.role not in AssigneeRole.values or not assignee.is_active:
+            raise ValidationError({"assignee": "Must be an active staff account."})
+        assignee_role = assignee_role or assignee.role
+    if assignee_role not in AssigneeRole.values:
+        raise ValidationError({"assignee_role": f"Must be one of {', '.join(AssigneeRole.values)}."})
+    before = {"assignee_role": followup.assignee_role, "assignee": followup.assignee_id, "round": followup.round}
+    followup.assignee_role = str(assignee_role)
+    followup.assignee = assignee
+    followup.status = FollowUpStatus.PENDING
+    followup.queued_at = None
+    followup.round += 1
+    followup.full_clean()
+    followup.save()
+    _event(
+        followup,
+        FollowUpAction.REASSIGNED,
+        actor,
+        reason.strip(),
+        before=before,
+        assignee_role=followup.assignee_role,
+        assignee=assignee.pk if assignee is not None else None,
+    )
+    return followup
+
+
+@transaction.atomic
+def followups_cancel(*, followup_ids: Sequence[int], reason: str, actor: User | None = None) -> int:
+    """Cancel open follow-ups whose reason went away (planner) or that staff withdraw."""
+    ids = list(
+        FollowUp.objects.select_for_update()
+        .filter(id__in=list(followup_ids), status__in=OPEN_FOLLOWUP_STATUSES)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return 0
+    now = timezone.now()
+    FollowUp.objects.filter(id__in=ids).update(
+        status=FollowUpStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200], updated_at=now
+    )
+    FollowUpEvent.objects.bulk_create(
+        [FollowUpEvent(followup_id=pk, action=FollowUpAction.CANCELLED, actor=actor, reason=reason) for pk in ids]
+    )
+    return len(ids)
+
+
+@transaction.atomic
+def followups_reschedule(*, changes: Sequence[tuple[int, datetime, datetime | None]], reason: str) -> int:
+    """Move the due (and escalation) time of follow-ups not yet sent, e.g. after an
+    appointment moved. Rows already notified or escalated keep their times."""
+    wanted = {pk: (due, esc) for pk, due, esc in changes}
+    rows = list(
+        FollowUp.objects.select_for_update(skip_locked=True).filter(
+            id__in=list(wanted), status=FollowUpStatus.PENDING, escalated_at__isnull=True
+        )
+    )
+    changed: list[FollowUp] = []
+    events: list[FollowUpEvent] = []
+    for row in rows:
+        due, esc = wanted[row.pk]
+        if row.due_at == due and row.escalate_at == esc:
+            continue
+        events.append(
+            FollowUpEvent(
+                followup_id=row.pk,
+                action=FollowUpAction.RESCHEDULED,
+                reason=reason,
+                data={
+                    "before": {
+                        "due_at": row.due_at.isoformat(),
+                        "escalate_at": row.escalate_at.isoformat() if row.escalate_at else None,
+                    }
+                },
+            )
+        )
+        row.due_at, row.escalate_at, row.updated_at = due, esc, timezone.now()
+        changed.append(row)
+    if changed:
+        FollowUp.objects.bulk_update(changed, ["due_at", "escalate_at", "updated_at"])
+        FollowUpEvent.objects.bulk_create(events)
+    return len(changed)
+
+
+@transaction.atomic
+def inbox_message_read(*, user: User, message_id: int | str) -> InboxMessage:
+    """Mark one of the user's own inbox messages read (another's answers 404)."""
+    try:
+        message = (
+            InboxMessage.objects.select_for_update(of=("self",))
+            .select_related("followup")
+            .get(pk=int(message_id), user=user)
+        )
+    except (InboxMessage.DoesNotExist, ValueError, TypeError) as error:
+        raise Http404 from error
+    if message.read_at is None:
+        message.read_at = timezone.now()
+        message.save(update_fields=["read_at", "updated_at"])
+    return message

@@ -1,0 +1,415 @@
+"""The follow-up planner: every row of CLINICAL.md §7, idempotent, cancelling what went away,
+and due times on the site's wall clock across daylight-saving changes."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from infusions.models import Protocol
+from monitoring.followups import followup_ensure, followup_key, followups_cancel
+from monitoring.followups.planner import followups_plan
+from monitoring.models import FollowUp, FollowUpEvent
+from tests.factories import CourseFactory, MeasurementFactory, PatientFactory, SiteFactory, UserFactory
+from tests.monitoring.followup_helpers import appointment, ended_session, phq9
+
+pytestmark = pytest.mark.django_db
+
+
+def _only(kind: str) -> FollowUp:
+    rows = list(FollowUp.objects.filter(kind=kind))
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+# --- followup_ensure: the idempotent entry point other apps call ---
+
+
+def test_followup_ensure_twice_creates_one_row(users, other_patient):
+    due = timezone.now()
+    a = followup_ensure(
+        kind="suicide_risk_review", key="k:1", patient=other_patient, due_at=due, assignee_role="clinician"
+    )
+    b = followup_ensure(
+        kind="suicide_risk_review", key="k:1", patient=other_patient, due_at=due, assignee_role="clinician"
+    )
+    assert a.pk == b.pk
+    assert FollowUp.objects.count() == 1
+    assert list(FollowUpEvent.objects.values_list("action", flat=True)) == ["created"]
+    assert a.site_id == other_patient.site_id
+    assert a.status == "pending"
+
+
+def test_followup_ensure_accepts_a_subject_instance(users, course):
+    session = ended_session(course, timezone.now())
+    row = followup_ensure(
+        kind="rems_form",
+        key=followup_key("rems_form", session),
+        patient=course.patient,
+        due_at=timezone.now(),
+        assignee_role="nurse",
+        subject=session,
+    )
+    assert (row.subject_type, row.subject_id) == ("infusions.infusionsession", session.pk)
+    assert row.key == f"rems_form:infusions.infusionsession:{session.pk}"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("kind", "coffee"), ("assignee_role", "patient"), ("key", "")], ids=["kind", "role", "key"]
+)
+def test_followup_ensure_refuses_bad_input(field, value):
+    from django.core.exceptions import ValidationError
+
+    args = {"kind": "check_in_call", "key": "k", "assignee_role": "nurse", field: value}
+    with pytest.raises(ValidationError) as error:
+        followup_ensure(patient=None, due_at=timezone.now(), **args)
+    assert field in error.value.message_dict
+    assert FollowUp.objects.count() == 0
+
+
+def test_booster_due_escalates_to_the_clinician_after_7_days_by_default(other_patient):
+    # CLINICAL.md §7: booster overdue after 7 days goes to the clinician.
+    due = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)  # Europe/London, before the clocks change
+    row = followup_ensure(kind="booster_due", key="b:1", patient=other_patient, due_at=due, assignee_role="frontdesk")
+    assert row.escalate_role == "clinician"
+    assert row.escalate_at == datetime(2026, 4, 1, 8, 0, tzinfo=UTC)  # 09:00 local, now BST
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_followup_ensure_concurrently_creates_one_row():
+    """Eight threads, each with its own connection, ask for the same key at once."""
+    barrier = threading.Barrier(8)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            ids.append(
+                followup_ensure(
+                    kind="biennial_inventory", key="race", patient=None, due_at=timezone.now(), assignee_role="admin"
+                ).pk
+            )
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(ids)) == 1
+    assert FollowUp.objects.filter(key="race").count() == 1
+    assert FollowUpEvent.objects.count() == 1
+
+
+# --- the planner, row by row of CLINICAL.md §7 ---
+
+
+def test_check_in_call_24h_after_each_session_and_idempotent(users, course):
+    ended = timezone.now() - timedelta(hours=2)
+    session = ended_session(course, ended)
+    first = followups_plan()
+    row = _only("check_in_call")
+    assert row.assignee_role == "nurse"
+    assert (row.subject_type, row.subject_id) == ("infusions.infusionsession", session.pk)
+    assert row.due_at == ended + timedelta(hours=24)  # no clock change in between (UTC test clock)
+    assert first.created["check_in_call"] == 1
+    again = followups_plan()
+    assert sum(again.created.values()) == 0
+    assert FollowUp.objects.filter(kind="check_in_call").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_planner_twice_at_once_creates_nothing_new(users, course):
+    ended_session(course, timezone.now() - timedelta(hours=1))
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(followups_plan())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3
+    assert FollowUp.objects.filter(kind="check_in_call").count() == 1
+
+
+def test_rems_form_within_7_days_of_each_esketamine_session(users, other_patient):
+    # CLINICAL.md §7: REMS monitoring form (esketamine) within 7 days of each session.
+    course = CourseFactory(patient=other_patient, protocol=Protocol.objects.get(code="esk-in-trd"))
+    ended = timezone.now() - timedelta(hours=3)
+    session = ended_session(course, ended, dose="56", dose_unit="mg", hard_max_at_creation="84")
+    followups_plan()
+    row = _only("rems_form")
+    assert row.key == followup_key("rems_form", session)
+    assert row.due_at == ended + timedelta(days=7)
+    assert row.assignee_role == "nurse"
+
+
+def test_no_rems_form_for_racemic_ketamine(users, course):
+    ended_session(course, timezone.now() - timedelta(hours=3))
+    followups_plan()
+    assert not FollowUp.objects.filter(kind="rems_form").exists()
+
+
+def test_end_of_induction_review_the_day_after_the_last_induction_session(users, course):
+    # CLINICAL.md §7 + §1: ket-iv-dep induction is 6 sessions; review the day after, 09:00 local.
+    tz = course.patient.site.tz
+    with time_machine.travel(datetime(2026, 6, 20, 18, 0, tzinfo=UTC), tick=False):
+        for day in range(15, 21):
+            ended_session(course, datetime(2026, 6, day, 11, 0, tzinfo=tz))
+        followups_plan()
+    row = _only("end_of_induction_review")
+    assert row.assignee_role == "clinician"
+    assert row.due_at.astimezone(tz) == datetime(2026, 6, 21, 9, 0, tzinfo=tz)
+
+
+def test_no_end_of_induction_review_before_the_series_is_done(users, course):
+    for days_ago in range(5, 0, -1):
+        ended_session(course, timezone.now() - timedelta(days=days_ago))
+    followups_plan()
+    assert not FollowUp.objects.filter(kind="end_of_induction_review").exists()
+
+
+def test_suicide_risk_review_at_once_when_phq9_item9_above_0(users, other_patient):
+    # CLINICAL.md §5/§7: PHQ-9 item 9 > 0 -> urgent clinician review, whatever the total.
+    flagged = phq9(other_patient, [0, 0, 0, 0, 0, 0, 0, 0, 1])
+    phq9(other_patient, [3, 3, 3, 3, 3, 3, 3, 3, 0])
+    followups_plan()
+    row = _only("suicide_risk_review")
+    assert row.assignee_role == "clinician"
+    assert row.key == followup_key("suicide_risk_review", flagged)
+    assert row.due_at <= timezone.now()
+
+
+def test_pre_session_questionnaire_72h_before_staff_reminded_24h_before(users, course):
+    # CLINICAL.md §7: questionnaire 72 h before each session; staff reminded if missing 24 h before.
+    starts = timezone.now() + timedelta(days=5)
+    appt = appointment(course.patient, starts, course=course)
+    followups_plan()
+    row = _only("pre_session_questionnaire")
+    assert row.due_at == starts - timedelta(hours=72)
+    assert row.escalate_at == starts - timedelta(hours=24)
+    assert (row.escalate_role, row.assignee_role) == ("nurse", "nurse")
+    assert (row.subject_type, row.subject_id) == ("infusions.appointment", appt.pk)
+    assert "PHQ9" in row.note
+
+
+def test_questionnaire_cancelled_when_the_patient_answers(users, course):
+    starts = timezone.now() + timedelta(days=2)  # already inside the 72 h window
+    appointment(course.patient, starts, course=course)
+    followups_plan()
+    assert _only("pre_session_questionnaire").status == "pending"
+    phq9(course.patient, [1, 1, 1, 1, 1, 1, 1, 1, 0])
+    result = followups_plan()
+    row = _only("pre_session_questionnaire")
+    assert row.status == "cancelled"
+    assert row.cancel_reason == "questionnaire received"
+    assert result.cancelled["pre_session_questionnaire"] == 1
+    assert row.events.filter(action="cancelled").count() == 1
+
+
+def test_appointment_cancelled_cancels_its_followups(users, course):
+    MeasurementFactory(patient=course.patient, measured_at=timezone.now() - timedelta(days=60))
+    course.patient.measurements.exclude(measured_at__lt=timezone.now() - timedelta(days=59)).count()
+    appt = appointment(course.patient, timezone.now() + timedelta(days=4), course=course)
+    followups_plan()
+    kinds = set(FollowUp.objects.filter(status="pending").values_list("kind", flat=True))
+    assert "pre_session_questionnaire" in kinds
+    appt.status = "cancelled"
+    appt.save(update_fields=["status"])
+    followups_plan()
+    assert not FollowUp.objects.filter(subject_type="infusions.appointment", status="pending").exists()
+    assert set(
+        FollowUp.objects.filter(subject_type="infusions.appointment").values_list("cancel_reason", flat=True)
+    ) == {"appointment cancelled"}
+
+
+def test_appointment_moved_moves_the_due_time(users, course):
+    starts = timezone.now() + timedelta(days=6)
+    appt = appointment(course.patient, starts, course=course)
+    followups_plan()
+    moved = starts + timedelta(days=2)
+    appt.starts_at, appt.ends_at = moved, moved + timedelta(hours=2)
+    from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+    appt.during = DateTimeTZRange(appt.starts_at, appt.ends_at, "[)")
+    appt.save()
+    result = followups_plan()
+    row = _only("pre_session_questionnaire")
+    assert row.due_at == moved - timedelta(hours=72)
+    assert result.rescheduled["pre_session_questionnaire"] == 1
+    assert row.events.filter(action="rescheduled").count() == 1
+
+
+def test_weight_recheck_when_the_last_weight_is_older_than_30_days(users, site):
+    # CLINICAL.md §7 + §1: a weight older than 30 days at the session needs a re-check.
+    stale = PatientFactory(site=site)
+    MeasurementFactory(patient=stale, measured_at=timezone.now() - timedelta(days=29))
+    fresh = PatientFactory(site=site)
+    MeasurementFactory(patient=fresh, measured_at=timezone.now() - timedelta(days=1))
+    starts = timezone.now() + timedelta(days=3)  # stale's weight will be 32 days old
+    appointment(stale, starts)
+    appointment(fresh, starts + timedelta(hours=3))
+    followups_plan()
+    row = _only("weight_recheck")
+    assert row.patient_id == stale.pk
+    assert row.due_at == starts - timedelta(hours=24)
+    MeasurementFactory(patient=stale, measured_at=timezone.now())
+    followups_plan()
+    row.refresh_from_db()
+    assert (row.status, row.cancel_reason) == ("cancelled", "weight recorded")
+
+
+def test_mid_interval_phq9_halfway_through_an_interval_of_14_days_or_more(users, course):
+    course.phase = "maintenance"
+    course.save(update_fields=["phase"])
+    tz = course.patient.site.tz
+    with time_machine.travel(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), tick=False):
+        ended_session(course, datetime(2026, 7, 1, 10, 0, tzinfo=tz))
+        appointment(course.patient, datetime(2026, 7, 29, 10, 0, tzinfo=tz), course=course)  # 28 days
+        followups_plan()
+        row = _only("mid_interval_phq9")
+        assert row.due_at.astimezone(tz) == datetime(2026, 7, 15, 9, 0, tzinfo=tz)
+        phq9(course.patient, [1] * 8 + [0])
+        followups_plan()
+    row.refresh_from_db()
+    assert (row.status, row.cancel_reason) == ("cancelled", "questionnaire received")
+
+
+def test_no_mid_interval_phq9_for_a_weekly_interval(users, course):
+    course.phase = "maintenance"
+    course.save(update_fields=["phase"])
+    ended_session(course, timezone.now() - timedelta(days=1))
+    appointment(course.patient, timezone.now() + timedelta(days=6), course=course)
+    followups_plan()
+    assert not FollowUp.objects.filter(kind="mid_interval_phq9").exists()
+
+
+def test_booster_due_cancelled_when_a_booster_is_booked(users, course):
+    row = followup_ensure(
+        kind="booster_due",
+        key=followup_key("booster_due", course),
+        patient=course.patient,
+        due_at=timezone.now() + timedelta(days=2),
+        assignee_role="frontdesk",
+        subject=course,
+    )
+    followups_plan()
+    row.refresh_from_db()
+    assert row.status == "pending"
+    appointment(course.patient, timezone.now() + timedelta(days=3), course=course)
+    followups_plan()
+    row.refresh_from_db()
+    assert (row.status, row.cancel_reason) == ("cancelled", "booster booked")
+
+
+def test_safety_screen_after_10_sessions_when_sooner_than_3_months(users, course):
+    # CLINICAL.md §7: every 3 months or every 10 sessions, whichever first [U].
+    first = timezone.now() - timedelta(days=12)
+    sessions = [ended_session(course, first + timedelta(days=i)) for i in range(10)]
+    followups_plan()
+    row = _only("safety_screen")
+    assert row.assignee_role == "clinician"
+    assert row.due_at == sessions[9].dosing_ended_at
+
+
+def test_safety_screen_3_months_after_the_first_session(users, course):
+    tz = course.patient.site.tz
+    with time_machine.travel(datetime(2026, 1, 31, 12, 0, tzinfo=UTC), tick=False):
+        ended_session(course, datetime(2026, 1, 31, 10, 0, tzinfo=tz))
+        followups_plan()
+    row = _only("safety_screen")
+    assert row.due_at.astimezone(tz) == datetime(2026, 4, 30, 10, 0, tzinfo=tz)  # end of a shorter month
+
+
+def test_biennial_inventory_two_years_after_the_initial_one(users, site):
+    # CLINICAL.md §8: biennial inventory, every 2 years from the initial one.
+    followups_plan()
+    row = _only("biennial_inventory")
+    assert row.assignee_role == "admin"
+    assert row.patient_id is None
+    assert row.site_id == site.pk
+    opened = site.created_at.astimezone(site.tz)
+    assert row.due_at.astimezone(site.tz).date() == opened.date().replace(year=opened.year + 2)
+
+
+def test_completed_safety_screen_starts_the_next_cycle(users, course):
+    ended_session(course, timezone.now() - timedelta(days=3))
+    followups_plan()
+    row = _only("safety_screen")
+    from monitoring.followups import followup_complete
+
+    followup_complete(actor=users["clinician"], followup=row, outcome="Screen clear")
+    followups_plan()
+    rows = list(FollowUp.objects.filter(kind="safety_screen").order_by("id"))
+    assert [r.status for r in rows] == ["completed", "pending"]
+    assert rows[1].key.endswith(f":after:{row.pk}")
+
+
+def test_cancel_leaves_closed_rows_alone(users, other_patient):
+    row = followup_ensure(
+        kind="check_in_call", key="c:1", patient=other_patient, due_at=timezone.now(), assignee_role="nurse"
+    )
+    from monitoring.followups import followup_complete
+
+    followup_complete(actor=users["nurse"], followup=row, outcome="Called, doing well")
+    assert followups_cancel(followup_ids=[row.pk], reason="test") == 0
+    row.refresh_from_db()
+    assert row.status == "completed"
+
+
+# --- wall-clock due times across daylight-saving changes ---
+
+
+@pytest.mark.parametrize(
+    ("zone", "session_local", "expected_local", "elapsed_hours"),
+    [
+        # Europe/London springs forward on Sun 29 Mar 2026: "the next day at 10:00" is 23 h later.
+        ("Europe/London", (2026, 3, 28, 10, 0), (2026, 3, 29, 10, 0), 23),
+        # ... and falls back on Sun 25 Oct 2026: 25 h later.
+        ("Europe/London", (2026, 10, 24, 10, 0), (2026, 10, 25, 10, 0), 25),
+        # America/New_York springs forward on Sun 8 Mar 2026.
+        ("America/New_York", (2026, 3, 7, 15, 30), (2026, 3, 8, 15, 30), 23),
+        ("Australia/Sydney", (2026, 4, 4, 9, 0), (2026, 4, 5, 9, 0), 25),
+    ],
+    ids=["london-spring", "london-autumn", "new-york-spring", "sydney-autumn"],
+)
+def test_check_in_call_keeps_the_local_hour_across_dst(users, zone, session_local, expected_local, elapsed_hours):
+    site = SiteFactory(code=f"dst-{zone.split('/')[1].lower()}", time_zone=zone)
+    patient = PatientFactory(site=site)
+    course = CourseFactory(patient=patient, created_by=UserFactory(role="clinician"))
+    tz = site.tz
+    ended = datetime(*session_local, tzinfo=tz)
+    with time_machine.travel(ended + timedelta(hours=1), tick=False):
+        ended_session(course, ended)
+        followups_plan()
+    row = _only("check_in_call")
+    assert row.due_at.astimezone(tz) == datetime(*expected_local, tzinfo=tz)
+    assert row.due_at - ended == timedelta(hours=elapsed_hours)
+
+
+def test_end_of_induction_review_at_9_local_the_morning_the_clocks_change(users):
+    site = SiteFactory(code="dst-review", time_zone="Europe/London")
+    patient = PatientFactory(site=site)
+    course = CourseFactory(patient=patient, created_by=UserFactory(role="clinician"))
+    tz = site.tz
+    with time_machine.travel(datetime(2026, 3, 28, 14, 0, tzinfo=UTC), tick=False):
+        for day in (16, 18, 20, 23, 25, 28):
+            ended_session(course, datetime(2026, 3, day, 11, 0, tzinfo=tz))
+        followups_plan()
+    row = _only("end_of_induction_review")
+    assert row.due_at == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)  # 09:00 BST
+    assert row.due_at.astimezone(tz).hour == 9
