@@ -13,6 +13,15 @@ from infusions.appointments_api import (
     MyAppointmentsIcsApi,
     MyCalendarLinkApi,
 )
+from infusions.ledger_api import (
+    BalanceApi,
+    ContainerViewSet,
+    DiscrepancyListApi,
+    EntryViewSet,
+    ExportApi,
+    SessionLedgerApi,
+    SessionReconcileApi,
+)
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
 from monitoring.followups.api import FollowUpViewSet, InboxMessageViewSet
 from patients.api import MyAssessmentsApi, PatientAssessmentsApi, PatientViewSet
@@ -24,6 +33,8 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("protocols", ProtocolViewSet, basename="protocol")
 router.register("courses", CourseViewSet, basename="course")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("ledger/containers", ContainerViewSet, basename="ledger-container")
+router.register("ledger/entries", EntryViewSet, basename="ledger-entry")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("followups", FollowUpViewSet, basename="followup")
@@ -32,6 +43,11 @@ router.register("inbox", InboxMessageViewSet, basename="inbox")
 app_name = "api"
 urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="token"),
+    path("ledger/sessions/<int:session_pk>/", SessionLedgerApi.as_view(), name="ledger-session"),
+    path("ledger/sessions/<int:session_pk>/reconcile/", SessionReconcileApi.as_view(), name="ledger-reconcile"),
+    path("ledger/discrepancies/", DiscrepancyListApi.as_view(), name="ledger-discrepancies"),
+    path("ledger/balances/", BalanceApi.as_view(), name="ledger-balances"),
+    path("ledger/export/", ExportApi.as_view(), name="ledger-export"),
     path("sessions/<int:session_pk>/vitals/", SessionVitalsApi.as_view(), name="session-vitals"),
     path("vitals/<int:pk>/correct/", VitalCorrectApi.as_view(), name="vital-correct"),
     path("availability/", AvailabilityApi.as_view(), name="availability"),

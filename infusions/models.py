@@ -360,3 +360,7 @@ class CalendarFeed(BaseModel):
 
     def __str__(self) -> str:
         return f"Calendar feed {self.pk} ({'revoked' if self.revoked_at else 'active'})"
+
+
+# The controlled-substance ledger lives in its own module; importing it registers its models.
+from infusions.ledger_models import *  # noqa: E402, F403

@@ -101,12 +101,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-
-STATIC_URL = "/static/"
 SESSION_COOKIE_HTTPONLY = True
 # API tokens expire too (clinic.core.security.ExpiringTokenAuthentication); DELETE
 # /api/v1/auth/token/ revokes one at once.
 API_TOKEN_TTL_HOURS = env.int("DJANGO_API_TOKEN_TTL_HOURS", default=12)
+
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -126,8 +126,6 @@ REST_FRAMEWORK = {
         "clinic.core.security.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "clinic.core.pagination.HeaderLimitOffsetPagination",
     # Throttles count in the default cache (Redis), shared by every web process.
     "DEFAULT_THROTTLE_CLASSES": [
         "clinic.core.security.AnonRateThrottle",
@@ -139,6 +137,8 @@ REST_FRAMEWORK = {
         "user": env("DJANGO_THROTTLE_USER", default="1200/min"),
         "sign_in": env("DJANGO_THROTTLE_SIGN_IN", default="10/min"),
     },
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "clinic.core.pagination.HeaderLimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "clinic.core.schema.ClinicAutoSchema",
     "EXCEPTION_HANDLER": "clinic.core.api.exception_handler",
@@ -160,6 +160,12 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "infusions.models.AppointmentStatus",
         "AppointmentKindEnum": "infusions.models.AppointmentKind",
         "AppointmentEventKindEnum": "infusions.models.AppointmentEventKind",
+        "LedgerEntryKindEnum": "infusions.ledger_models.EntryKind",
+        "LedgerContainerKindEnum": "infusions.ledger_models.ContainerKind",
+        "LedgerLossKindEnum": "infusions.ledger_models.LossKind",
+        "LedgerCountKindEnum": "infusions.ledger_models.CountKind",
+        "LedgerCountMethodEnum": "infusions.ledger_models.CountMethod",
+        "LedgerReconciliationStatusEnum": "infusions.ledger_models.ReconciliationStatus",
     },
 }
 

@@ -1,0 +1,57 @@
+"""`manage.py ledger_export [--format csv|json] [--site CODE] [--since ISO] [--until ISO] [--output FILE]`
+
+The controlled-substance ledger for an inspector (CLINICAL.md §8, 21 CFR 1304.04): every
+entry in time order, one row each."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from clinic.models import Role, Site, User
+from infusions import ledger_selectors
+from infusions.ledger_api import export_csv
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise CommandError(f"Not an ISO 8601 date-time: {value}")
+    return parsed
+
+
+class Command(BaseCommand):
+    help = "Export the controlled-substance ledger (CSV or JSON)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument("--site", help="Site code (default: every site).")
+        parser.add_argument("--since", help="From this ISO 8601 date-time.")
+        parser.add_argument("--until", help="Before this ISO 8601 date-time.")
+        parser.add_argument("--output", help="Write to this file (default: standard output).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        site_id = None
+        if options["site"]:
+            site = Site.objects.filter(code=options["site"]).first()
+            if site is None:
+                raise CommandError(f"No site with code {options['site']!r}.")
+            site_id = site.pk
+        reader = User(username="ledger_export", role=Role.ADMIN)  # an operator at the console
+        rows = ledger_selectors.export_rows(
+            user=reader, site_id=site_id, since=_when(options["since"]), until=_when(options["until"])
+        )
+        if options["format"] == "json":
+            text = json.dumps({"columns": list(ledger_selectors.EXPORT_COLUMNS), "rows": list(rows)}, indent=2)
+        else:
+            text = export_csv(rows)
+        if options["output"]:
+            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            self.stderr.write(f"Wrote {options['output']}")
+        else:
+            self.stdout.write(text, ending="")
