@@ -336,7 +336,9 @@ def appointment_move(
 ) -> Appointment:
     """Move a booked appointment to another time (and chair, at the same site), every rule
     checked again; the history keeps where it was."""
-    appointment = Appointment.objects.select_for_update().select_related("protocol").get(pk=appointment.pk)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related("protocol", "site").get(pk=appointment.pk)
+    )
     if appointment.status != AppointmentStatus.BOOKED:
         raise ApplicationError(f"A {appointment.status} appointment cannot be moved.", rule="appointment_not_movable")
     if not reason.strip():
