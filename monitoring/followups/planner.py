@@ -42,7 +42,14 @@ from monitoring.followups import (
     followups_reschedule,
 )
 from monitoring.followups.timing import add_months, local_at, local_date, local_shift, site_zone
-from monitoring.models import OPEN_FOLLOWUP_STATUSES, AssigneeRole, FollowUp, FollowUpKind, FollowUpStatus
+from monitoring.models import (
+    OPEN_FOLLOWUP_STATUSES,
+    AssigneeRole,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    RemsMonitoringForm,
+)
 from patients.models import Assessment, AssessmentInstrument, BodyMeasurement
 
 ENDED_STATUSES = (SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.DISCHARGED)
@@ -165,6 +172,15 @@ def plan_rems_forms(now: datetime, sessions: list[InfusionSession]) -> Plan:
                 subject_id=s.pk,
             )
         )
+    # A form submitted without its follow-up being completed (a missed step): close it.
+    open_rows = _open(FollowUpKind.REMS_FORM, subject_type="infusions.infusionsession")
+    if open_rows:
+        submitted = set(
+            RemsMonitoringForm.objects.filter(
+                session_id__in={r.subject_id for r in open_rows}, submitted_at__isnull=False
+            ).values_list("session_id", flat=True)
+        )
+        plan.cancel["REMS form submitted"] += [r.pk for r in open_rows if r.subject_id in submitted]
     return plan
 
 
@@ -354,7 +370,8 @@ def plan_suicide_risk_reviews(now: datetime) -> Plan:
         plan.specs.append(
             FollowUpSpec(
                 kind=FollowUpKind.SUICIDE_RISK_REVIEW,
-                key=_key(FollowUpKind.SUICIDE_RISK_REVIEW, "patients.assessment", a.pk),
+                # The same key as the assessment hook's (monitoring.maintenance_services).
+                key=f"{FollowUpKind.SUICIDE_RISK_REVIEW}:assessment:{a.pk}",
                 due_at=a.created_at,
                 assignee_role=AssigneeRole.CLINICIAN,
                 patient_id=a.patient_id,
@@ -424,7 +441,8 @@ def plan_mid_interval_phq9(now: datetime) -> Plan:
                 subject_id=s.pk,
             )
         )
-    rows = _open(FollowUpKind.MID_INTERVAL_PHQ9)
+    # Only this rule's rows (the paused-course PHQ-9 checks are the recommender's).
+    rows = _open(FollowUpKind.MID_INTERVAL_PHQ9, subject_type="infusions.infusionsession")
     ended_at: dict[int, datetime] = {
         pk: t
         for pk, t in InfusionSession.objects.filter(pk__in={r.subject_id for r in rows}).values_list(

@@ -190,7 +190,7 @@ def test_suicide_risk_review_at_once_when_phq9_item9_above_0(users, other_patien
     followups_plan()
     row = _only("suicide_risk_review")
     assert row.assignee_role == "clinician"
-    assert row.key == followup_key("suicide_risk_review", flagged)
+    assert row.key == f"suicide_risk_review:assessment:{flagged.pk}"  # the assessment hook's key
     assert row.due_at <= timezone.now()
 
 

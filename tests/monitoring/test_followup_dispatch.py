@@ -1,0 +1,284 @@
+"""Dispatch and delivery of follow-ups (in-process): each (follow-up, round, channel,
+recipient) is sent once; escalation per CLINICAL.md §7; channels behind one interface."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
+
+from clinic.models import User
+from monitoring.followups import (
+    followup_complete,
+    followup_ensure,
+    followup_reassign,
+    followup_snooze,
+    followups_cancel,
+)
+from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
+from monitoring.followups.dispatch import followups_claim_due, followups_deliver
+from monitoring.models import FollowUp, FollowUpDelivery, InboxMessage
+from tests.factories import PatientFactory, SiteFactory, StaffMemberFactory, UserFactory
+from tests.monitoring.followup_helpers import due_followups, staff
+
+pytestmark = pytest.mark.django_db
+
+
+def _tick(now: datetime | None = None) -> list[int]:
+    """One beat tick and its delivery, in-process (on_commit does not fire inside the test's
+    transaction: the delivery is called directly with the claimed ids)."""
+    claimed = followups_claim_due(now=now, enqueue=lambda ids: None)
+    if claimed.ids:
+        followups_deliver(followup_ids=claimed.ids)
+    return claimed.ids
+
+
+def _claim(now: datetime | None = None) -> list[int]:
+    """A tick whose enqueued message is lost (never delivered)."""
+    return followups_claim_due(now=now, enqueue=lambda ids: None).ids
+
+
+def test_due_followups_reach_every_assignee_once_by_inbox_and_email():
+    nurses = staff("nurse", 2)
+    staff("clinician", 1)
+    ids = due_followups(3)
+    with CaptureQueriesContext(connection):
+        assert sorted(_tick()) == sorted(ids)
+    assert InboxMessage.objects.count() == 6
+    assert set(InboxMessage.objects.values_list("user_id", flat=True)) == {u.pk for u in nurses}
+    assert len(mail.outbox) == 6
+    assert {tuple(m.to) for m in mail.outbox} == {(u.email,) for u in nurses}
+    assert set(FollowUp.objects.values_list("status", flat=True)) == {"notified"}
+    assert FollowUpDelivery.objects.count() == 12
+    # A second tick, a redelivered message, a retry: nothing more is sent.
+    assert _tick() == []
+    followups_deliver(followup_ids=ids)
+    FollowUp.objects.filter(id__in=ids).update(status="queued")  # as if a copy of the message came back
+    followups_deliver(followup_ids=ids)
+    assert InboxMessage.objects.count() == 6
+    assert len(mail.outbox) == 6
+
+
+def test_not_yet_due_is_not_sent():
+    staff("nurse", 1)
+    due_followups(2, due_at=timezone.now() + timedelta(minutes=5))
+    assert _tick() == []
+    assert len(mail.outbox) == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert len(_tick()) == 2
+    assert len(mail.outbox) == 2
+
+
+def test_messages_carry_no_patient_data():
+    staff("nurse", 1)
+    patient = PatientFactory(given_name="Zebedee", family_name="Quartermaine", mrn="MRN-SECRET-1")
+    followup_ensure(kind="check_in_call", key="phi", patient=patient, due_at=timezone.now(), assignee_role="nurse")
+    _tick()
+    (message,) = mail.outbox
+    text = message.subject + message.body
+    for secret in ("Zebedee", "Quartermaine", "MRN-SECRET-1"):
+        assert secret not in text
+    inbox = InboxMessage.objects.get()
+    assert "Zebedee" not in inbox.title + inbox.body
+
+
+def test_booster_overdue_after_7_days_goes_to_the_clinician():
+    # CLINICAL.md §7: booster due -> front desk; overdue after 7 days -> clinician.
+    (desk,) = staff("frontdesk", 1)
+    (doctor,) = staff("clinician", 1)
+    site = SiteFactory(code="esc", time_zone="Europe/London")
+    patient = PatientFactory(site=site)
+    due = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 09:00 BST
+    row = followup_ensure(kind="booster_due", key="boost", patient=patient, due_at=due, assignee_role="frontdesk")
+    with time_machine.travel(due + timedelta(minutes=1), tick=False):
+        _tick()
+    assert [m.to for m in mail.outbox] == [[desk.email]]
+    with time_machine.travel(due + timedelta(days=6, hours=23), tick=False):
+        assert _tick() == []
+    with time_machine.travel(due + timedelta(days=7, minutes=1), tick=False):
+        assert _tick() == [row.pk]
+    row.refresh_from_db()
+    assert (row.kind, row.assignee_role, row.round, row.status) == ("booster_overdue", "clinician", 1, "notified")
+    assert [m.to for m in mail.outbox] == [[desk.email], [doctor.email]]
+    assert "overdue" in mail.outbox[1].subject.lower()
+    assert list(row.events.order_by("id").values_list("action", flat=True)) == [
+        "created",
+        "notified",
+        "escalated",
+        "notified",
+    ]
+    with time_machine.travel(due + timedelta(days=9), tick=False):
+        assert _tick() == []
+
+
+def test_questionnaire_asks_the_patient_first_then_reminds_the_nurse():
+    # CLINICAL.md §7: questionnaire 72 h before; staff reminded if missing 24 h before.
+    (nurse,) = staff("nurse", 1)
+    portal = UserFactory(username="portal1", role="patient", email="p@example.test")
+    patient = PatientFactory(user=portal)
+    starts = timezone.now() + timedelta(days=4)
+    followup_ensure(
+        kind="pre_session_questionnaire",
+        key="q",
+        patient=patient,
+        due_at=starts - timedelta(hours=72),
+        assignee_role="nurse",
+        escalate_at=starts - timedelta(hours=24),
+        escalate_role="nurse",
+    )
+    with time_machine.travel(starts - timedelta(hours=71)):
+        _tick()
+    assert [m.to for m in mail.outbox] == [[portal.email]]
+    with time_machine.travel(starts - timedelta(hours=23)):
+        _tick()
+    assert [m.to for m in mail.outbox] == [[portal.email], [nurse.email]]
+
+
+def test_snooze_tells_the_assignees_again_when_it_comes_due():
+    (nurse,) = staff("nurse", 1)
+    (pk,) = due_followups(1)
+    _tick()
+    row = FollowUp.objects.get(pk=pk)
+    followup_snooze(actor=nurse, followup=row, until=timezone.now() + timedelta(hours=2), reason="Patient at work")
+    row.refresh_from_db()
+    assert (row.status, row.round) == ("pending", 1)
+    assert _tick() == []
+    with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=1)):
+        assert _tick() == [pk]
+    assert len(mail.outbox) == 2
+    event = row.events.get(action="snoozed")
+    assert (event.actor, event.reason) == (nurse, "Patient at work")
+
+
+def test_reassign_to_a_person_notifies_only_them():
+    nurses = staff("nurse", 3)
+    (pk,) = due_followups(1)
+    _tick()
+    assert len(mail.outbox) == 3
+    followup_reassign(actor=nurses[0], followup=FollowUp.objects.get(pk=pk), assignee=nurses[2], reason="Her patient")
+    _tick()
+    assert [m.to for m in mail.outbox[3:]] == [[nurses[2].email]]
+
+
+def test_closed_between_claim_and_delivery_sends_nothing(users):
+    staff("nurse", 1)
+    a, b = due_followups(2)
+    claimed = _claim()
+    followup_complete(actor=users["nurse"], followup=FollowUp.objects.get(pk=a), outcome="Called")
+    followups_cancel(followup_ids=[b], reason="session cancelled")
+    result = followups_deliver(followup_ids=claimed)
+    assert result.notified == []
+    assert len(mail.outbox) == 0
+
+
+def test_a_lost_message_is_queued_again_after_the_lease_and_sent_once():
+    staff("nurse", 1)
+    ids = due_followups(3)
+    assert sorted(_claim()) == sorted(ids)  # the message never reaches a worker
+    assert _claim() == []  # within the lease: nobody else takes them
+    with override_settings(FOLLOWUP_DISPATCH_LEASE_SECONDS=60):
+        later = timezone.now() + timedelta(seconds=61)
+        assert sorted(_tick(now=later)) == sorted(ids)
+    assert len(mail.outbox) == 3
+
+
+class FlakyEmail(EmailChannel):
+    """Refuses every message to one address once."""
+
+    refused: set[str] = set()
+
+    def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
+        ok = [n for n in notifications if n.recipient.email not in self.refused]
+        self.refused.clear()
+        return super().send(ok)
+
+
+def test_a_refused_email_is_retried_alone():
+    nurses = staff("nurse", 2)
+    (pk,) = due_followups(1)
+    FlakyEmail.refused = {nurses[1].email}
+    claimed = _claim()
+    first = followups_deliver(followup_ids=claimed, channels=[InboxChannel(), FlakyEmail()])
+    assert first.failed == [pk]
+    assert FollowUp.objects.get(pk=pk).status == "queued"
+    assert [m.to for m in mail.outbox] == [[nurses[0].email]]
+    second = followups_deliver(followup_ids=claimed, channels=[InboxChannel(), FlakyEmail()])
+    assert second.notified == [pk]
+    assert [m.to for m in mail.outbox] == [[nurses[0].email], [nurses[1].email]]
+    assert InboxMessage.objects.count() == 2  # the inbox was not written twice
+
+
+SMS_SENT: list[tuple[int, str]] = []
+
+
+class FakeSmsChannel:
+    """What adding SMS takes: a name, who can receive it, and send."""
+
+    name = "sms"
+
+    def accepts(self, user: User) -> bool:
+        return user.username.endswith("0")
+
+    def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
+        SMS_SENT.extend((n.followup_id, n.recipient.username) for n in notifications)
+        return notifications
+
+
+@override_settings(
+    FOLLOWUP_CHANNELS=[
+        "monitoring.followups.channels.InboxChannel",
+        "tests.monitoring.test_followup_dispatch.FakeSmsChannel",
+    ]
+)
+def test_a_new_channel_is_added_in_settings_without_touching_the_rules():
+    SMS_SENT.clear()
+    staff("nurse", 2)
+    (pk,) = due_followups(1)
+    assert [c.name for c in channels_get()] == ["inbox", "sms"]
+    assert isinstance(channels_get()[1], Channel)
+    _tick()
+    assert SMS_SENT == [(pk, "nurse0")]
+    assert len(mail.outbox) == 0
+    assert set(FollowUpDelivery.objects.values_list("channel", flat=True)) == {"inbox", "sms"}
+
+
+def test_site_staff_are_told_of_their_own_site_only():
+    here, there = SiteFactory(code="here"), SiteFactory(code="there")
+    local_nurse = StaffMemberFactory(site=here, user=UserFactory(role="nurse", email="l@x.test")).user
+    far_nurse = StaffMemberFactory(site=there, user=UserFactory(role="nurse", email="f@x.test")).user
+    float_nurse = UserFactory(role="nurse", email="float@x.test")  # no site: every site
+    followup_ensure(
+        kind="check_in_call",
+        key="site",
+        patient=PatientFactory(site=here),
+        due_at=timezone.now(),
+        assignee_role="nurse",
+    )
+    _tick()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([local_nurse.email, float_nurse.email])
+    assert far_nurse.email not in {m.to[0] for m in mail.outbox}
+
+
+@pytest.mark.parametrize("size", [5, 60])
+def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_queries):
+    staff("nurse", 2)
+    staff("clinician", 1)
+    ids = due_followups(size)
+    FollowUp.objects.filter(id__in=ids[: size // 2]).update(assignee_role="clinician")
+    claimed = _claim()
+    # savepoint, lock+select, staff, named assignees (none), inbox deliveries, inbox rows,
+    # e-mail deliveries, status update, events, release
+    with django_assert_num_queries(9):
+        followups_deliver(followup_ids=claimed)
+    assert len(mail.outbox) == (size - size // 2) * 2 + size // 2
+
+
+@pytest.mark.parametrize("size", [5, 60])
+def test_claim_queries_do_not_grow_with_the_rows(size, django_assert_num_queries):
+    due_followups(size)
+    with django_assert_num_queries(5):  # savepoint, escalations, due rows, mark queued, release
+        assert len(_claim()) == size
