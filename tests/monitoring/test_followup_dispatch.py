@@ -212,7 +212,7 @@ def test_a_refused_email_is_retried_alone():
     assert InboxMessage.objects.count() == 2  # the inbox was not written twice
 
 
-SMS_SENT: list[tuple[int, str]] = []
+sms_outbox: list[tuple[int, str]] = []
 
 
 class FakeSmsChannel:
@@ -224,7 +224,7 @@ class FakeSmsChannel:
         return user.username.endswith("0")
 
     def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
-        SMS_SENT.extend((n.followup_id, n.recipient.username) for n in notifications)
+        sms_outbox.extend((n.followup_id, n.recipient.username) for n in notifications)
         return notifications
 
 
@@ -235,13 +235,13 @@ class FakeSmsChannel:
     ]
 )
 def test_a_new_channel_is_added_in_settings_without_touching_the_rules():
-    SMS_SENT.clear()
+    sms_outbox.clear()
     staff("nurse", 2)
     (pk,) = due_followups(1)
     assert [c.name for c in channels_get()] == ["inbox", "sms"]
     assert isinstance(channels_get()[1], Channel)
     _tick()
-    assert SMS_SENT == [(pk, "nurse0")]
+    assert sms_outbox == [(pk, "nurse0")]
     assert len(mail.outbox) == 0
     assert set(FollowUpDelivery.objects.values_list("channel", flat=True)) == {"inbox", "sms"}
 
