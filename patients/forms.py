@@ -19,7 +19,9 @@ class PatientForm(forms.Form):
     mrn = forms.CharField(label="MRN", max_length=32)
     given_name = forms.CharField(label="Given name", max_length=80)
     family_name = forms.CharField(label="Family name", max_length=80)
-    birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    birth_date = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices)
     email = forms.EmailField(label="E-mail", required=False)
     phone = forms.CharField(label="Phone", required=False, max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))

@@ -62,10 +62,13 @@ def call_service(
     try:
         return service(**kwargs)
     except ApplicationError as error:
+        message = error.message
+        if isinstance(error.extra.get("slot"), int):  # a series names the refused session
+            message = f"Session {error.extra['slot'] + 1}: {message}"
         if form is not None:
-            form.add_error(None, error.message)
+            form.add_error(None, message)
         else:
-            messages.error(request, error.message)
+            messages.error(request, message)
         return None
     except ValidationError as error:
         _validation_to_form(request, error, form)

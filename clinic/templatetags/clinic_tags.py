@@ -1,5 +1,7 @@
 """Small presentation filters shared by the page templates (no rules here)."""
 
+from datetime import datetime
+
 from django import template
 
 register = template.Library()
@@ -10,3 +12,12 @@ def humanize_code(value: object) -> str:
     """`dose_outside_soft_range` -> `dose outside soft range`; `a:b_c` -> `a: b c`."""
     text = str(value or "")
     return text.replace(":", ": ").replace("_", " ").strip()
+
+
+@register.filter
+def parse_iso(value: object) -> datetime | None:
+    """An ISO 8601 string (as stored in history snapshots) as a datetime, for `|date`."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
