@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # patients may not import monitoring: register the PHQ-9 item 9 rule with its hooks.
+        from monitoring.maintenance_services import suicide_risk_review_ensure
+        from patients.hooks import assessment_hook_register
+
+        assessment_hook_register("monitoring.suicide_risk_review", suicide_risk_review_ensure)
