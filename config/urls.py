@@ -7,6 +7,8 @@ urlpatterns = [
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # FHIR R4 interop (monitoring/fhir): Patient, Observation, Appointment, MedicationAdministration.
+    path("fhir/", include("monitoring.fhir.urls")),
     # Web pages (server-rendered), one URL module per app.
     path("", include("clinic.urls")),
     path("", include("patients.urls")),

@@ -147,6 +147,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# FHIR export: the identifier system of the clinic's MRNs (an OID or URI the clinic owns).
+FHIR_MRN_SYSTEM = env("FHIR_MRN_SYSTEM", default="urn:infusion-clinic:mrn")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Infusion clinic API",
     "DESCRIPTION": (
