@@ -24,6 +24,15 @@ from infusions.ledger_api import (
 )
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
 from monitoring.followups.api import FollowUpViewSet, InboxMessageViewSet
+from monitoring.maintenance_api import (
+    CourseOutcomeApi,
+    MaintenanceAcceptApi,
+    MaintenanceModifyApi,
+    MaintenanceRecommendationApi,
+    MaintenanceRecommendationHistoryApi,
+    MaintenanceRejectApi,
+    OutcomesReportApi,
+)
 from patients.api import MyAssessmentsApi, PatientAssessmentsApi, PatientViewSet
 
 router = DefaultRouter()
@@ -41,6 +50,7 @@ router.register("followups", FollowUpViewSet, basename="followup")
 router.register("inbox", InboxMessageViewSet, basename="inbox")
 
 app_name = "api"
+MAINTENANCE = "courses/<int:pk>/maintenance-recommendation/"
 urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="token"),
     path("ledger/sessions/<int:session_pk>/", SessionLedgerApi.as_view(), name="ledger-session"),
@@ -57,5 +67,17 @@ urlpatterns = [
     path("calendar/<str:token>.ics", CalendarFeedApi.as_view(), name="calendar-feed"),
     path("patients/<int:patient_pk>/assessments/", PatientAssessmentsApi.as_view(), name="patient-assessments"),
     path("me/assessments/", MyAssessmentsApi.as_view(), name="me-assessments"),
+    path("courses/<int:pk>/outcomes/", CourseOutcomeApi.as_view(), name="course-outcomes"),
+    path(MAINTENANCE, MaintenanceRecommendationApi.as_view(), name="course-maintenance-recommendation"),
+    path(f"{MAINTENANCE}accept/", MaintenanceAcceptApi.as_view(), name="course-maintenance-accept"),
+    path(f"{MAINTENANCE}modify/", MaintenanceModifyApi.as_view(), name="course-maintenance-modify"),
+    path(f"{MAINTENANCE}reject/", MaintenanceRejectApi.as_view(), name="course-maintenance-reject"),
+    path(
+        "courses/<int:pk>/maintenance-recommendations/",
+        MaintenanceRecommendationHistoryApi.as_view(),
+        name="course-maintenance-recommendations",
+    ),
+    path("reports/outcomes/", OutcomesReportApi.as_view(), name="outcomes-report"),
+    path("reports/outcomes.csv", OutcomesReportApi.as_view(), {"format": "csv"}, name="outcomes-report-csv"),
     *router.urls,
 ]
