@@ -45,3 +45,7 @@ class FollowUpDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(InboxMessage)
 class InboxMessageAdmin(ReadOnlyAdmin):
     list_display = ("user", "followup", "round", "title", "created_at", "read_at")
+
+
+# Maintenance recommendations and decisions (issue 5) register themselves there.
+from monitoring import maintenance_admin  # noqa: E402, F401
