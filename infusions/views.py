@@ -31,7 +31,10 @@ from infusions.forms import (
     slot_value,
 )
 from infusions.models import Appointment, AppointmentStatus
-from patients.selectors import patient_get, patient_list
+from patients.charts import score_chart_data
+from patients.questionnaires import QUESTIONNAIRES
+from patients.scoring import PORTAL_INSTRUMENTS
+from patients.selectors import assessment_list, patient_get, patient_list
 
 # How far ahead a slot search looks, and how many times it offers.
 SEARCH_DAYS = 14
@@ -313,10 +316,15 @@ def portal(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your calendar link no longer works.")
             return redirect("infusions:portal")
     upcoming, past = _split(list(selectors.my_appointments(user=user)))
+    scores = list(assessment_list(patient=patient)) if patient is not None else []
+    last_done = {code: next((a for a in scores if a.instrument == code), None) for code in PORTAL_INSTRUMENTS}
     context = {
         "patient": patient,
         "upcoming": [(a, appointment_preparation(a)) for a in upcoming],
         "past": past,
         "calendar_url": calendar_url,
+        "questionnaires": [(QUESTIONNAIRES[code], last_done[code]) for code in PORTAL_INSTRUMENTS],
+        "scores": [a for a in scores if a.instrument in PORTAL_INSTRUMENTS],
+        "score_chart": score_chart_data(scores, instruments=PORTAL_INSTRUMENTS),
     }
     return render(request, "infusions/portal.html", context)

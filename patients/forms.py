@@ -1,9 +1,12 @@
 """Forms of the patient pages: input shape only; the services hold every rule."""
 
+from typing import Any
+
 from django import forms
 
 from clinic.models import Site
 from patients.models import Sex
+from patients.questionnaires import Questionnaire
 
 
 class PatientSearchForm(forms.Form):
@@ -44,3 +47,23 @@ class PortalAccountForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Give it to the patient in person.",
     )
+
+
+class QuestionnaireForm(forms.Form):
+    """One radio group per question (`item_1` ... `item_n`), each answer its item score."""
+
+    def __init__(self, *args: Any, questionnaire: Questionnaire, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questionnaire = questionnaire
+        choices = [(str(value), label) for value, label in questionnaire.answers]
+        for number, question in enumerate(questionnaire.questions, start=1):
+            self.fields[f"item_{number}"] = forms.TypedChoiceField(
+                label=f"{number}. {question}",
+                choices=choices,
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Choose an answer."},
+            )
+
+    def items(self) -> list[int]:
+        return [self.cleaned_data[f"item_{n}"] for n in range(1, len(self.questionnaire.questions) + 1)]

@@ -1,12 +1,15 @@
 """Pages about who is treated: patient search, registration and demographics."""
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
 from patients import selectors, services
-from patients.forms import PatientEditForm, PatientForm, PatientSearchForm, PortalAccountForm
+from patients.forms import PatientEditForm, PatientForm, PatientSearchForm, PortalAccountForm, QuestionnaireForm
+from patients.questionnaires import QUESTIONNAIRES
+from patients.scoring import FLAG_SUICIDE_RISK, PORTAL_INSTRUMENTS
 
 SEARCH_LIMIT = 50
 
@@ -79,6 +82,40 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("patients:detail", patient_id=patient.pk)
         status = 400
     return render(request, "patients/detail.html", {"patient": patient, "edit": edit, "portal": portal}, status=status)
+
+
+@role_required(*roles.PATIENT)
+def questionnaire(request: HttpRequest, instrument: str) -> HttpResponse:
+    """The patient fills in their own PHQ-9 or GAD-7; the service scores it."""
+    user = page_user(request)
+    if instrument not in PORTAL_INSTRUMENTS or instrument not in QUESTIONNAIRES:
+        raise Http404
+    patient = selectors.patient_list(user=user).first()
+    if patient is None:
+        raise Http404
+    spec = QUESTIONNAIRES[instrument]
+    form = QuestionnaireForm(request.POST or None, questionnaire=spec)
+    if request.method == "POST" and form.is_valid():
+        assessment = call_service(
+            request,
+            services.assessment_record,
+            form,
+            actor=user,
+            patient=patient,
+            instrument=instrument,
+            items=form.items(),
+        )
+        if assessment is not None:
+            messages.success(request, f"Thank you. Your {spec.title} score is {assessment.total}.")
+            if FLAG_SUICIDE_RISK in assessment.flags:
+                messages.warning(
+                    request,
+                    "You said you have had thoughts of hurting yourself. A clinician will contact you soon. "
+                    "If you might act on these thoughts, call the emergency services now.",
+                )
+            return redirect("infusions:portal")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "patients/questionnaire.html", {"form": form, "questionnaire": spec}, status=status)
 
 
 def _staff_site_id(request: HttpRequest) -> int | None:
