@@ -1,7 +1,23 @@
 from django.contrib import admin
 
 from clinic.core.admin import ReadOnlyAdmin
-from monitoring.models import Alert, FollowUp, FollowUpDelivery, FollowUpEvent, InboxMessage, VitalSign
+from monitoring.models import (
+    Alert,
+    AlertEscalation,
+    FollowUp,
+    FollowUpDelivery,
+    FollowUpEvent,
+    InboxMessage,
+    Intervention,
+    RemsMonitoringForm,
+    SessionAmendment,
+    SessionConsent,
+    SessionEscort,
+    SessionEvent,
+    SideEffect,
+    VitalSign,
+    VitalsSchedule,
+)
 
 
 @admin.register(VitalSign)
@@ -45,6 +61,56 @@ class FollowUpDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(InboxMessage)
 class InboxMessageAdmin(ReadOnlyAdmin):
     list_display = ("user", "followup", "round", "title", "created_at", "read_at")
+
+
+# --- The bedside (issue 4): clinical records, read-only here. ---
+
+
+@admin.register(SessionEvent)
+class SessionEventAdmin(ReadOnlyAdmin):
+    list_display = ("session", "action", "from_status", "to_status", "actor", "at")
+    list_filter = ("action",)
+
+
+@admin.register(SessionConsent)
+class SessionConsentAdmin(ReadOnlyAdmin):
+    list_display = ("session", "given", "method", "obtained_at", "recorded_by")
+
+
+@admin.register(SessionEscort)
+class SessionEscortAdmin(ReadOnlyAdmin):
+    list_display = ("session", "name", "relationship", "recorded_by", "created_at")
+
+
+@admin.register(SideEffect)
+class SideEffectAdmin(ReadOnlyAdmin):
+    list_display = ("session", "kind", "severity", "onset_at", "recorded_by")
+    list_filter = ("kind", "severity")
+
+
+@admin.register(Intervention)
+class InterventionAdmin(ReadOnlyAdmin):
+    list_display = ("session", "drug", "dose", "dose_unit", "route", "given_at", "recorded_by")
+
+
+@admin.register(SessionAmendment)
+class SessionAmendmentAdmin(ReadOnlyAdmin):
+    list_display = ("session", "recorded_by", "created_at")
+
+
+@admin.register(VitalsSchedule)
+class VitalsScheduleAdmin(ReadOnlyAdmin):
+    list_display = ("session", "next_kind", "next_due_at", "overdue_alerted_for")
+
+
+@admin.register(AlertEscalation)
+class AlertEscalationAdmin(ReadOnlyAdmin):
+    list_display = ("alert", "recipient", "escalated_at")
+
+
+@admin.register(RemsMonitoringForm)
+class RemsMonitoringFormAdmin(ReadOnlyAdmin):
+    list_display = ("session", "lot_number", "updated_by", "updated_at", "submitted_at")
 
 
 # Maintenance recommendations and decisions (issue 5) register themselves there.

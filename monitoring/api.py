@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
 from infusions.selectors import session_get
 from monitoring import selectors, services
+from monitoring.alerting import alert_acknowledge, alert_resolve
 from monitoring.models import Alert, AlertStatus, Consciousness, VitalSign, VitalsSource
 
 
@@ -162,6 +164,10 @@ class VitalCorrectApi(APIView):
         return Response(_recorded_data([recorded])[0], status=status.HTTP_201_CREATED)
 
 
+class AlertResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"*": CLINICAL}
@@ -185,3 +191,19 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        """Seen and being dealt with. A pre-dose BP alert needs a prescriber (403 otherwise)."""
+        alert = alert_acknowledge(actor=actor(request), alert=self.get_object())
+        return Response(AlertSerializer(alert).data)
+
+    @extend_schema(request=AlertResolveSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        """The cause is dealt with (resolving an open alert acknowledges it too)."""
+        data = AlertResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_resolve(actor=actor(request), alert=self.get_object(), note=data.validated_data["note"])
+        return Response(AlertSerializer(alert).data)

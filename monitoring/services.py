@@ -13,7 +13,9 @@ from clinic.policy import ClinicalPolicy
 from infusions.models import InfusionSession, SessionStatus
 from monitoring.models import Alert, AlertStatus, VitalSign, VitalsPhase
 from monitoring.news2 import news2_score
+from monitoring.schedule import observation_ends_at
 from monitoring.vitals import vitals_alerts, vitals_validate
+from monitoring.vitals_due import vitals_overdue_resolve, vitals_schedule_refresh
 from patients.services import patient_policy
 
 VITAL_FIELDS = (
@@ -67,9 +69,14 @@ def vitals_record(
 ) -> list[RecordedVitals]:
     """Store one or more vitals sets, all or nothing, with their NEWS2 and alerts.
 
-    The phase follows the session's status unless given (the discharge set, a correction).
+    The phase follows the session's status unless given (a correction keeps its set's phase);
+    after dosing, a set taken once the observation time has passed is the discharge set.
     """
-    session = InfusionSession.objects.select_for_update(of=("self",)).select_related("course__patient__site").get(pk=session.pk)
+    session = (
+        InfusionSession.objects.select_for_update(of=("self",))
+        .select_related("course__patient__site", "course__protocol")
+        .get(pk=session.pk)
+    )
     if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
         raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
     policy = session_policy(session)
@@ -82,7 +89,20 @@ def vitals_record(
     if errors:
         raise ValidationError(errors)
 
-    phase = phase or PHASE_BY_STATUS[SessionStatus(session.status)]
+    status_phase = PHASE_BY_STATUS[SessionStatus(session.status)]
+    observation_end = (
+        observation_ends_at(session.dosing_ended_at, session.course.protocol.observation_minutes)
+        if session.dosing_ended_at is not None
+        else None
+    )
+
+    def row_phase(recorded_at: Any) -> str:
+        if phase:
+            return phase
+        if status_phase == VitalsPhase.OBSERVATION and observation_end and recorded_at >= observation_end:
+            return VitalsPhase.DISCHARGE
+        return status_phase
+
     baseline_vital = (
         VitalSign.objects.filter(session=session, phase=VitalsPhase.BASELINE, superseded_by__isnull=True)
         .order_by("-recorded_at", "-id")
@@ -93,6 +113,7 @@ def vitals_record(
     vitals: list[VitalSign] = []
     drafts_per_row = []
     for row in sorted(rows, key=lambda r: r.get("recorded_at") or now):
+        this_phase = row_phase(row.get("recorded_at") or now)
         values: dict[str, Any] = {name: row.get(name) for name in VITAL_FIELDS}
         values["consciousness"] = values["consciousness"] or "A"
         values["on_oxygen"] = bool(values["on_oxygen"])
@@ -104,7 +125,7 @@ def vitals_record(
             heart_rate=values["heart_rate"],
             consciousness=values["consciousness"],
             temperature_c=values["temperature_c"],
-            count_consciousness=phase in CONSCIOUSNESS_PHASES,
+            count_consciousness=this_phase in CONSCIOUSNESS_PHASES,
             emergency_at=policy.news2_emergency_at,
             high_at=policy.news2_high_at,
         )
@@ -113,17 +134,17 @@ def vitals_record(
             recorded_at=row.get("recorded_at") or now,
             recorded_by=actor,
             source=row.get("source") or "manual",
-            phase=phase,
+            phase=this_phase,
             news2_score=score.score,
             news2_risk=score.risk,
             supersedes=supersedes,
             correction_reason=correction_reason,
             **values,
         )
-        drafts = vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy)
+        drafts = vitals_alerts(values=values, phase=this_phase, baseline=baseline, news2=score, policy=policy)
         fresh = [d for d in drafts if d.rule not in open_rules]
         open_rules.update(d.rule for d in fresh)
-        if phase == VitalsPhase.BASELINE:
+        if this_phase == VitalsPhase.BASELINE:
             baseline = _baseline_values(vital)
         vitals.append(vital)
         drafts_per_row.append(fresh)
@@ -145,6 +166,8 @@ def vitals_record(
         alerts.extend(row_alerts)
         recorded.append(RecordedVitals(vital=vital, alerts=row_alerts))
     Alert.objects.bulk_create(alerts)
+    vitals_overdue_resolve(session=session, actor=actor, at=now)
+    vitals_schedule_refresh(session=session)
     return recorded
 
 

@@ -216,6 +216,19 @@ CELERY_BEAT_SCHEDULE["followups-plan"] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+# The bedside (monitoring.alerting): overdue vitals sets and alert escalation, every minute
+# (CLINICAL.md §3: overdue after 5 min, escalation after 2 or 10 min). Idempotent scans.
+BEDSIDE_TICK_SECONDS = env.float("BEDSIDE_TICK_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["bedside-vitals-overdue"] = {
+    "task": "monitoring.vitals_overdue_scan",
+    "schedule": BEDSIDE_TICK_SECONDS,
+    "options": {"expires": BEDSIDE_TICK_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["bedside-alerts-escalate"] = {
+    "task": "monitoring.alerts_escalate_scan",
+    "schedule": BEDSIDE_TICK_SECONDS,
+    "options": {"expires": BEDSIDE_TICK_SECONDS},
+}
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
