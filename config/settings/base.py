@@ -160,6 +160,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "FollowUpKindEnum": "monitoring.models.FollowUpKind",
+        "FollowUpStatusEnum": "monitoring.models.FollowUpStatus",
+        "FollowUpAssigneeRoleEnum": "monitoring.models.AssigneeRole",
+        "FollowUpActionEnum": "monitoring.models.FollowUpAction",
         "AppointmentStatusEnum": "infusions.models.AppointmentStatus",
         "AppointmentKindEnum": "infusions.models.AppointmentKind",
         "AppointmentEventKindEnum": "infusions.models.AppointmentEventKind",

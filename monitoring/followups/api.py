@@ -87,11 +87,11 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = (*FollowUpSerializer.Meta.fields, "events")  # type: ignore[assignment]
 
 
-class CompleteSerializer(serializers.Serializer):
+class FollowUpCompleteSerializer(serializers.Serializer):
     outcome = serializers.CharField(max_length=4000)
 
 
-class SnoozeSerializer(serializers.Serializer):
+class FollowUpSnoozeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
     until = serializers.DateTimeField(required=False)
     minutes = serializers.IntegerField(required=False, min_value=1, max_value=60 * 24 * 90)
@@ -104,7 +104,7 @@ class SnoozeSerializer(serializers.Serializer):
         return attrs
 
 
-class ReassignSerializer(serializers.Serializer):
+class FollowUpReassignSerializer(serializers.Serializer):
     assignee_role = serializers.ChoiceField(choices=AssigneeRole.choices, required=False)
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(role__in=AssigneeRole.values, is_active=True), required=False, allow_null=True
@@ -164,22 +164,22 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _answer(self, followup: FollowUp) -> Response:
         return Response(FollowUpSerializer(followup).data)
 
-    @extend_schema(request=CompleteSerializer, responses={200: FollowUpSerializer})
+    @extend_schema(request=FollowUpCompleteSerializer, responses={200: FollowUpSerializer})
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = CompleteSerializer(data=request.data)
+        data = FollowUpCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         followup = services.followup_complete(
             actor=actor(request), followup=followup, outcome=data.validated_data["outcome"]
         )
         return self._answer(followup)
 
-    @extend_schema(request=SnoozeSerializer, responses={200: FollowUpSerializer})
+    @extend_schema(request=FollowUpSnoozeSerializer, responses={200: FollowUpSerializer})
     @action(detail=True, methods=["post"])
     def snooze(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = SnoozeSerializer(data=request.data)
+        data = FollowUpSnoozeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         followup = services.followup_snooze(
             actor=actor(request),
@@ -189,11 +189,11 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return self._answer(followup)
 
-    @extend_schema(request=ReassignSerializer, responses={200: FollowUpSerializer})
+    @extend_schema(request=FollowUpReassignSerializer, responses={200: FollowUpSerializer})
     @action(detail=True, methods=["post"])
     def reassign(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = ReassignSerializer(data=request.data)
+        data = FollowUpReassignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         followup = services.followup_reassign(
             actor=actor(request),
