@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from clinic.models import Site
 from clinic.policy import DEFAULT_POLICY, ClinicalPolicy
+from infusions.ledger_models import CountKind, EntryKind, LedgerEntry
 from infusions.models import (
     Appointment,
     AppointmentKind,
@@ -554,30 +555,49 @@ def plan_safety_screens(now: datetime) -> Plan:
 
 def plan_biennial_inventories(now: datetime) -> Plan:
     """Controlled-substance biennial inventory: every 2 years from the initial one (21 CFR
-    1304.11); admin. Counted from the last completed inventory follow-up, else from the
-    site's opening (when its initial inventory was taken) until the ledger records counts."""
+    1304.11; CLINICAL.md §8); admin. Counted from the site's latest initial or biennial count
+    in the ledger, else the last completed inventory follow-up, else the site's opening. A
+    count recorded since makes the old row moot: it is cancelled and the next one planned."""
     plan = Plan()
-    last_done: dict[int, FollowUp] = {}
-    for r in FollowUp.objects.filter(
+    anchors: dict[int, datetime] = {}
+    for site_id, at in (
+        LedgerEntry.objects.filter(
+            kind=EntryKind.COUNT,
+            count_kind__in=(CountKind.INITIAL, CountKind.BIENNIAL),
+            reverses__isnull=True,
+            reversed_by__isnull=True,
+        )
+        .values_list("container__site_id", "occurred_at")
+        .order_by()
+    ):
+        anchors[site_id] = max(at, anchors.get(site_id, at))
+    for site_id, at in FollowUp.objects.filter(
         kind=FollowUpKind.BIENNIAL_INVENTORY, status=FollowUpStatus.COMPLETED, site__isnull=False
-    ).order_by("completed_at", "id"):
-        last_done[r.site_id] = r  # type: ignore[index]
+    ).values_list("site_id", "completed_at"):
+        if site_id is not None and at is not None:
+            anchors[site_id] = max(at, anchors.get(site_id, at))
+    wanted: dict[int, str] = {}
     for site in Site.objects.all():
         tz, policy = site_zone(site), _policy(site)
-        done = last_done.get(site.pk)
-        anchor = done.completed_at if done is not None and done.completed_at else site.created_at
+        anchor = anchors.get(site.pk, site.created_at)
         due = add_months(anchor, tz, 12 * policy.followup_inventory_every_years)
+        key = _key(FollowUpKind.BIENNIAL_INVENTORY, "clinic.site", site.pk, local_date(due, tz).isoformat())
+        wanted[site.pk] = key
         plan.specs.append(
             FollowUpSpec(
                 kind=FollowUpKind.BIENNIAL_INVENTORY,
-                key=_key(FollowUpKind.BIENNIAL_INVENTORY, "clinic.site", site.pk, "after", done.pk if done else 0),
+                key=key,
                 due_at=due,
                 assignee_role=AssigneeRole.ADMIN,
                 site_id=site.pk,
                 subject_type="clinic.site",
                 subject_id=site.pk,
+                note="Biennial inventory of every controlled-substance container (21 CFR 1304.11).",
             )
         )
+    for r in _open(FollowUpKind.BIENNIAL_INVENTORY):
+        if r.site_id in wanted and r.key != wanted[r.site_id]:
+            plan.cancel["inventory counted"].append(r.pk)
     return plan
 
 

@@ -413,3 +413,43 @@ def test_end_of_induction_review_at_9_local_the_morning_the_clocks_change(users)
     row = _only("end_of_induction_review")
     assert row.due_at == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)  # 09:00 BST
     assert row.due_at.astimezone(tz).hour == 9
+
+
+def test_biennial_inventory_counts_from_the_ledgers_last_count(users, site):
+    # CLINICAL.md §8 / 21 CFR 1304.11: every 2 years from the initial inventory.
+    from decimal import Decimal
+
+    from infusions import ledger
+
+    followups_plan()
+    first = _only("biennial_inventory")
+    (vial,) = ledger.ledger_receive(
+        actor=users["admin"],
+        site=site,
+        drug="ketamine",
+        ndc="0409-2051-05",
+        lot="LOT-A1",
+        expires_on=timezone.localdate() + timedelta(days=365),
+        strength_mg_per_ml=Decimal("50"),
+        volume_ml=Decimal("10"),
+        supplier="Acme Pharma Distribution",
+        supplier_dea_number="BS1234563",
+        invoice_number="INV-1001",
+    )
+    counted_at = timezone.now() - timedelta(days=30)
+    ledger.ledger_count(
+        actor=users["admin"],
+        container=vial,
+        counted_mg=Decimal("500"),
+        count_kind="initial",
+        count_method="exact",
+        occurred_at=counted_at,
+    )
+    followups_plan()
+    first.refresh_from_db()
+    assert (first.status, first.cancel_reason) == ("cancelled", "inventory counted")
+    (current,) = FollowUp.objects.filter(kind="biennial_inventory", status="pending")
+    local = counted_at.astimezone(site.tz)
+    assert current.due_at.astimezone(site.tz) == local.replace(year=local.year + 2)
+    followups_plan()
+    assert FollowUp.objects.filter(kind="biennial_inventory").count() == 2
