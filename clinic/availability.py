@@ -15,10 +15,14 @@ nurse capacity: concurrent infusions <= infusions per nurse x nurses on duty tha
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 Span = tuple[datetime, datetime]
+# Busy intervals may also be given as POSIX seconds (ints): the search loads them that way,
+# which spares parsing thousands of timestamps; the engine compares plain integers inside.
+Moment = datetime | int
+AnySpan = tuple[Moment, Moment]
 
 # Candidate start times fall on this grid from opening time, plus right after each booking [U].
 DEFAULT_STEP = timedelta(minutes=15)
@@ -80,35 +84,47 @@ def overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-class BusyIndex:
-    """Non-overlapping busy intervals of one chair, sorted, for O(log n) checks."""
+def _epoch(moment: Moment) -> int:
+    return moment if isinstance(moment, int) else int(moment.timestamp())
 
-    def __init__(self, spans: Iterable[Span]) -> None:
-        self.spans = sorted(spans)
+
+def _epochs(spans: Iterable[AnySpan]) -> list[tuple[int, int]]:
+    return sorted((_epoch(a), _epoch(b)) for a, b in spans)
+
+
+class BusyIndex:
+    """Non-overlapping busy intervals of one chair (or one patient), sorted, for O(log n) checks."""
+
+    def __init__(self, spans: Iterable[AnySpan]) -> None:
+        self.spans = _epochs(spans)
         self.starts = [span[0] for span in self.spans]
 
-    def is_free(self, start: datetime, end: datetime) -> bool:
+    def is_free(self, start: Moment, end: Moment) -> bool:
+        start, end = _epoch(start), _epoch(end)
         # Rows of one chair never overlap (exclusion constraint), so ends rise with starts and
         # only the last interval starting before `end` can reach into [start, end).
         index = bisect_left(self.starts, end)
         return index == 0 or self.spans[index - 1][1] <= start
 
-    def ends_between(self, start: datetime, end: datetime) -> list[datetime]:
-        return [span[1] for span in self.spans if start <= span[1] < end]
+    def ends_between(self, start: int, end: int) -> list[int]:
+        first = bisect_left(self.starts, start - 7 * 86400)
+        return [span[1] for span in self.spans[first:] if start <= span[1] < end]
 
 
-def chair_is_free(busy: Iterable[Span], start: datetime, end: datetime) -> bool:
-    return not any(overlaps(span, (start, end)) for span in busy)
+def chair_is_free(busy: Iterable[AnySpan], start: Moment, end: Moment) -> bool:
+    s, e = _epoch(start), _epoch(end)
+    return not any(a < e and s < b for a, b in _epochs(busy))
 
 
-def concurrent_max(load: Iterable[Span], start: datetime, end: datetime) -> int:
+def concurrent_max(load: Iterable[AnySpan], start: Moment, end: Moment) -> int:
     """The most intervals of `load` running at the same moment within `[start, end)`."""
-    events: list[tuple[datetime, int]] = []
-    for span_start, span_end in load:
-        if span_start < end and start < span_end:
-            events.append((max(span_start, start), 1))
-            events.append((min(span_end, end), -1))
-    events.sort(key=lambda event: (event[0], event[1]))  # an end (-1) before a start at the same moment
+    s, e = _epoch(start), _epoch(end)
+    events: list[tuple[int, int]] = []
+    for a, b in _epochs(load):
+        if a < e and s < b:
+            events.append((max(a, s), 1))
+            events.append((min(b, e), -1))
+    events.sort()  # at the same moment an end (-1) sorts before a start (+1)
     running = peak = 0
     for _, delta in events:
         running += delta
@@ -120,12 +136,12 @@ def free_slots(
     *,
     calendar: SiteCalendar,
     chairs: Sequence[int],
-    busy: Mapping[int, Sequence[Span]],
-    load: Sequence[Span],
+    busy: Mapping[int, Sequence[AnySpan]],
+    load: Sequence[AnySpan],
     duration: timedelta,
     start: datetime,
     end: datetime,
-    blocked: Sequence[Span] = (),
+    blocked: Sequence[AnySpan] = (),
     counts_for_nurses: bool = True,
     step: timedelta = DEFAULT_STEP,
 ) -> Iterator[Slot]:
@@ -133,37 +149,47 @@ def free_slots(
     order of `chairs`), lazily: a caller that needs ten slots stops after ten.
 
     `busy`: per chair, its live bookings. `load`: the site's live infusions (for nurse
-    capacity). `blocked`: times the patient is booked elsewhere.
+    capacity). `blocked`: times the patient is booked elsewhere. Spans are datetimes or POSIX
+    seconds; slots come back as UTC datetimes.
     """
     if duration <= timedelta(0):
         raise ValueError("duration must be positive")
+    length, grid = int(duration.total_seconds()), int(step.total_seconds())
+    first, last = _epoch(start), _epoch(end)
     indexes = {chair: BusyIndex(busy.get(chair, ())) for chair in chairs}
     blocked_index = BusyIndex(blocked)
-    load_sorted = sorted(load)
+    load_sorted = _epochs(load)
+    load_starts = [span[0] for span in load_sorted]
     for day in calendar.days(start, end):
         window = calendar.window(day)
         if window is None:
             continue
-        opens, closes = window
-        latest = min(closes - duration, end - timedelta(microseconds=1))
-        if latest < opens or latest < start:
+        opens, closes = _epoch(window[0]), _epoch(window[1])
+        latest = min(closes - length, last - 1)
+        if latest < opens or latest < first:
             continue
-        candidates: set[datetime] = set()
-        moment = opens
-        while moment <= latest:
-            candidates.add(moment)
-            moment += step
+        candidates = set(range(opens, latest + 1, grid))
         for index in indexes.values():
             candidates.update(e for e in index.ends_between(opens, closes) if e <= latest)
-        times = sorted(t for t in candidates if t >= start)
-        day_load = [span for span in load_sorted if span[0] < closes and opens < span[1]]
+        # the infusions that run during this day's hours (load never spans more than a week)
+        low = bisect_left(load_starts, opens - 7 * 86400)
+        high = bisect_left(load_starts, closes)
+        day_load = [span for span in load_sorted[low:high] if span[1] > opens]
         capacity = calendar.capacity(day)
-        for moment in times:
-            finish = moment + duration
+        for moment in sorted(t for t in candidates if t >= first):
+            finish = moment + length
             if not blocked_index.is_free(moment, finish):
                 continue
-            if counts_for_nurses and concurrent_max(day_load, moment, finish) + 1 > capacity:
+            if (
+                counts_for_nurses
+                and len(day_load) >= capacity
+                and concurrent_max(day_load, moment, finish) + 1 > capacity
+            ):
                 continue
             for chair in chairs:
                 if indexes[chair].is_free(moment, finish):
-                    yield Slot(chair=chair, starts_at=moment, ends_at=finish)
+                    yield Slot(
+                        chair=chair,
+                        starts_at=datetime.fromtimestamp(moment, tz=UTC),
+                        ends_at=datetime.fromtimestamp(finish, tz=UTC),
+                    )

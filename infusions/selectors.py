@@ -136,8 +136,8 @@ class DayBoard:
 
 def day_board(*, site: Site, day: date) -> DayBoard:
     """A site's day: chairs x time, each appointment with its patient, protocol and status.
-    Five queries whatever the number of chairs or appointments (hours, closures, roster,
-    chairs, appointments)."""
+    Three queries whatever the number of chairs or appointments (the site's calendar, chairs,
+    appointments)."""
     calendar = site_calendar(site=site, first=day, last=day)
     window = calendar.window(day)
     start = datetime.combine(day, time.min, tzinfo=site.tz)

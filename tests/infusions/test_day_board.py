@@ -55,11 +55,12 @@ def test_board_groups_by_chair_and_leaves_cancelled_off(site):
 def test_board_query_count_does_not_grow(site, django_assert_num_queries):
     day = next_weekday(site, 0)
     _fill(site, day, chairs=2, per_chair=1)
-    # opening hours, closures, roster, chairs, appointments (with patient, protocol, chair)
-    with django_assert_num_queries(5):
+    # the site's calendar (hours, closures, roster in one), chairs, appointments (with patient,
+    # protocol, chair)
+    with django_assert_num_queries(3):
         small = _render(day_board(site=site, day=day))
     _fill(site, day, chairs=20, per_chair=4)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         large = _render(day_board(site=site, day=day))
     assert len(small) == 2
     assert len(large) == 22
@@ -93,7 +94,7 @@ def test_board_api_query_count_two_sizes(api, users, site, django_assert_num_que
     client = api(users["nurse"])
     _fill(site, day, chairs=2, per_chair=1)
     client.get("/api/v1/appointments/board/", {"site": site.pk, "date": day.isoformat()})
-    with django_assert_num_queries(7) as small:  # token+user, site, then the 5 of the selector
+    with django_assert_num_queries(5) as small:  # token+user, site, then the 3 of the selector
         client.get("/api/v1/appointments/board/", {"site": site.pk, "date": day.isoformat()})
     _fill(site, day, chairs=10, per_chair=4)
     with django_assert_num_queries(len(small.captured_queries)):
