@@ -22,7 +22,8 @@ from infusions.services import protocol_limits
 from monitoring.models import Alert, VitalSign
 from monitoring.news2 import news2_score
 from monitoring.vitals import vitals_alerts
-from patients.models import BodyMeasurement, Patient, Screening
+from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
+from patients.scoring import INSTRUMENTS, score
 from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
 
 SITE_CODE = "riverside"
@@ -288,6 +289,67 @@ def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: 
             baseline = values
 
 
+# PHQ-9 trajectories (CLINICAL.md §5): how the patient's scores move over the induction.
+# Per session, the total keeps this share of the previous one (a responder falls below half
+# of baseline within a few sessions; a non-responder barely moves).
+SCORE_PATTERNS = {"fast_responder": 0.72, "slow_responder": 0.86, "non_responder": 0.97}
+
+
+def _items(rng: random.Random, instrument: str, total: int) -> list[int]:
+    """Random item scores adding up to `total` (PHQ-9 item 9 kept at 0)."""
+    spec = INSTRUMENTS[instrument]
+    slots = [i for i in range(spec.item_count) if not (instrument == "PHQ9" and i == 8)]
+    items = [0] * spec.item_count
+    for _ in range(total):
+        open_slots = [i for i in slots if items[i] < spec.item_max]
+        items[rng.choice(open_slots)] += 1
+    return items
+
+
+def _assessment(patient: Patient, instrument: str, items: list[int], at: datetime, by: User) -> Assessment:
+    result = score(instrument, items)
+    return Assessment(
+        patient=patient,
+        instrument=instrument,
+        items=list(result.items),
+        total=result.total,
+        severity=result.severity,
+        flags=list(result.flags),
+        administered_at=at,
+        recorded_by=by,
+        source=AssessmentSource.STAFF,
+    )
+
+
+@transaction.atomic
+def seed_scores(patients: list[Patient], nurse: User) -> int:
+    """A PHQ-9 history for every patient with a course: two baselines before the first
+    session, then one before each session, following a response pattern; a GAD-7 at baseline.
+    Runs only once per patient (skips patients who already have assessments)."""
+    rng = random.Random(13)  # noqa: S311 - demo data
+    rows: list[Assessment] = []
+    for index, patient in enumerate(patients):
+        if patient.assessments.exists():
+            continue
+        starts = sorted(
+            InfusionSession.objects.filter(course__patient=patient, started_at__isnull=False).values_list(
+                "started_at", flat=True
+            )
+        )
+        if not starts:
+            continue
+        pattern = list(SCORE_PATTERNS)[index % len(SCORE_PATTERNS)]
+        total = rng.randrange(16, 24)
+        rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total + 1), starts[0] - timedelta(days=14), nurse))
+        rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total), starts[0] - timedelta(hours=2), nurse))
+        rows.append(_assessment(patient, "GAD7", _items(rng, "GAD7", rng.randrange(8, 16)), starts[0], nurse))
+        for started in starts[1:]:
+            total = max(0, round(total * SCORE_PATTERNS[pattern]) + rng.choice([-1, 0, 0, 1]))
+            rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total), started - timedelta(hours=2), nurse))
+    Assessment.objects.bulk_create(rows)
+    return len(rows)
+
+
 def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], None]]]:
     """The named steps of the seed, run in order with a shared state dict."""
 
@@ -305,4 +367,22 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         users: dict[str, User] = state["users"]
         seed_history(state["patients"], users["clinician"], users["nurse"])
 
-    return [("site and chairs", site), ("staff accounts", accounts), ("patients", patients), ("history", history)]
+    def scores(state: dict[str, Any]) -> None:
+        users: dict[str, User] = state["users"]
+        seed_scores(state["patients"], users["nurse"])
+
+    def appointments(state: dict[str, Any]) -> None:
+        from monitoring.demo_appointments import seed_past_appointments, seed_upcoming_appointments
+
+        users: dict[str, User] = state["users"]
+        seed_past_appointments(site=state["site"], patients=state["patients"], frontdesk=users["frontdesk"])
+        seed_upcoming_appointments(site=state["site"], patients=state["patients"], users=users)
+
+    return [
+        ("site and chairs", site),
+        ("staff accounts", accounts),
+        ("patients", patients),
+        ("history", history),
+        ("outcome scores", scores),
+        ("appointments", appointments),
+    ]

@@ -182,6 +182,9 @@ class _DecideApi(APIView):
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        # Store the current answer first (its own transaction), so that a refused decision
+        # (a stale id, a booking refused) still leaves the current recommendation on record.
+        maintenance_services.recommendation_refresh(course=course)
         record = maintenance_services.recommendation_decide(
             actor=actor(request),
             course=course,
@@ -325,6 +328,19 @@ class OutcomesReportApi(APIView):
             lapsed_after_days=int(lapsed) if lapsed else 28,
         )
         response = Response(OutcomeRowSerializer(rows, many=True).data)
-        if getattr(request, "accepted_renderer", None) is not None and request.accepted_renderer.format == "csv":
+        if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
         return response
+
+
+class OutcomesReportCsvApi(OutcomesReportApi):
+    """`GET reports/outcomes.csv`: the outcomes report as CSV."""
+
+    renderer_classes = (CsvRenderer,)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("site", int), OpenApiParameter("lapsed_after_days", int)],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The outcomes report rows.")},
+    )
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return super().get(request, **kwargs)
