@@ -54,6 +54,7 @@ from monitoring.maintenance_api import (
     MaintenanceRecommendationHistoryApi,
     MaintenanceRejectApi,
     OutcomesReportApi,
+    OutcomesReportCsvApi,
 )
 from patients.api import MyAssessmentsApi, PatientAssessmentsApi, PatientViewSet
 
@@ -121,6 +122,6 @@ urlpatterns = [
         name="course-maintenance-recommendations",
     ),
     path("reports/outcomes/", OutcomesReportApi.as_view(), name="outcomes-report"),
-    path("reports/outcomes.csv", OutcomesReportApi.as_view(), {"format": "csv"}, name="outcomes-report-csv"),
+    path("reports/outcomes.csv", OutcomesReportCsvApi.as_view(), name="outcomes-report-csv"),
     *router.urls,
 ]
