@@ -161,6 +161,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "FollowUpKindEnum": "monitoring.models.FollowUpKind",
+        "AssessmentInstrumentEnum": "patients.models.AssessmentInstrument",
+        "AssessmentSourceEnum": "patients.models.AssessmentSource",
+        "VitalsSourceEnum": "monitoring.models.VitalsSource",
         "FollowUpStatusEnum": "monitoring.models.FollowUpStatus",
         "FollowUpAssigneeRoleEnum": "monitoring.models.AssigneeRole",
         "FollowUpActionEnum": "monitoring.models.FollowUpAction",
