@@ -250,7 +250,10 @@ class AssessmentCreateSerializer(serializers.Serializer):
 
 
 class PatientAssessmentCreateSerializer(AssessmentCreateSerializer):
-    instrument = serializers.ChoiceField(choices=[(c, c) for c in PORTAL_INSTRUMENTS])
+    instrument = serializers.ChoiceField(
+        choices=AssessmentInstrument.choices,
+        help_text=f"A patient submits {' or '.join(PORTAL_INSTRUMENTS)} only (others: 400).",
+    )
 
 
 class _AssessmentsApi(generics.GenericAPIView):
