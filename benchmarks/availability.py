@@ -125,11 +125,13 @@ def _plan(site, start, end) -> str:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        day_before, day_after = start - timedelta(days=1), start + timedelta(days=1)
         cursor.execute(
             "EXPLAIN (ANALYZE, COSTS OFF) SELECT chair_id, kind, EXTRACT(EPOCH FROM starts_at)::bigint, "
             "EXTRACT(EPOCH FROM ends_at)::bigint FROM infusions_appointment "
-            "WHERE NOT (status = 'cancelled') AND site_id = %s AND during && tstzrange(%s, %s)",
-            [site.pk, start, start + timedelta(days=1)],
+            "WHERE NOT (status = 'cancelled') AND site_id = %s AND starts_at >= %s AND starts_at < %s "
+            "AND ends_at > %s",
+            [site.pk, day_before, day_after, start],
         )
         return " | ".join(row[0].strip() for row in cursor.fetchall())
 

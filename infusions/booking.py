@@ -53,6 +53,8 @@ CONSTRAINT_RULES = {
     "appointment_no_patient_overlap": ("The patient already has an appointment at that time.", "patient_conflict"),
 }
 BOOKERS = (Role.CLINICIAN, Role.FRONTDESK)
+# Every hold fits inside one day's opening hours, so none is longer than this.
+MAX_HOLD = timedelta(days=1)
 
 
 def chair_hold(*, site: Site, protocol: Protocol) -> timedelta:
@@ -484,6 +486,15 @@ def appointment_complete(*, actor: User, appointment: Appointment) -> Appointmen
 # ---- the slot search -------------------------------------------------------------------------
 
 
+def _site_live_between(site: Site, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """A site's live bookings overlapping `[start, end)`. A hold never outlasts one day's opening
+    hours (`_check_window`), so only rows starting in the day before `start` can reach into
+    the range: a bounded scan of the (site, starts_at) index."""
+    return Appointment.objects.filter(
+        LIVE, site=site, starts_at__gte=start - MAX_HOLD, starts_at__lt=end, ends_at__gt=start
+    )
+
+
 def _epoch_rows(qs: QuerySet[Appointment], *fields: str) -> Any:
     """`starts_at`/`ends_at` as POSIX seconds computed in SQL (integers load far faster than
     timestamps), plus `fields` as they are."""
@@ -527,11 +538,7 @@ def _slots(
         chunk_end = min(end, datetime.combine(next_day, time.min, tzinfo=tz))
         busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
         load: list[tuple[int, int]] = []
-        rows = _epoch_rows(
-            Appointment.objects.filter(LIVE, site=site, during__overlap=(chunk_start - duration, chunk_end + duration)),
-            "chair_id",
-            "kind",
-        )
+        rows = _epoch_rows(_site_live_between(site, chunk_start - duration, chunk_end + duration), "chair_id", "kind")
         for chair_id, kind, begins, finishes in rows.order_by():
             if chair_id is not None:
                 busy[chair_id].append((begins, finishes))

@@ -144,7 +144,9 @@ def day_board(*, site: Site, day: date) -> DayBoard:
     end = start + timedelta(days=1)
     chairs = list(site.chairs.order_by("name", "id"))
     appointments = list(
-        Appointment.objects.filter(site=site, during__overlap=(start, end))
+        Appointment.objects.filter(
+            site=site, starts_at__gte=start - timedelta(days=1), starts_at__lt=end, ends_at__gt=start
+        )
         .exclude(status=AppointmentStatus.CANCELLED)
         .select_related("patient", "protocol", "chair")
         .order_by("starts_at", "id")
