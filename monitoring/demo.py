@@ -332,9 +332,9 @@ def seed_scores(patients: list[Patient], nurse: User) -> int:
         if patient.assessments.exists():
             continue
         starts = sorted(
-            InfusionSession.objects.filter(course__patient=patient, started_at__isnull=False).values_list(
-                "started_at", flat=True
-            )
+            at
+            for at in InfusionSession.objects.filter(course__patient=patient).values_list("started_at", flat=True)
+            if at is not None
         )
         if not starts:
             continue

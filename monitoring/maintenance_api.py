@@ -294,7 +294,7 @@ class OutcomesReportApi(APIView):
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": (Role.CLINICIAN, Role.ADMIN)}
-    renderer_classes = (JSONRenderer, CsvRenderer)
+    renderer_classes: tuple[type[BaseRenderer], ...] = (JSONRenderer, CsvRenderer)
 
     @extend_schema(
         parameters=[

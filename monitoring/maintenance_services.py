@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, User
+from clinic.policy import DEFAULT_POLICY
 from infusions.booking import appointment_book, appointment_cancel, availability_search
 from infusions.models import Appointment, AppointmentKind, AppointmentStatus, CoursePhase, Drug, TreatmentCourse
 from infusions.services import course_phase_change
-from monitoring.followups import followup_ensure
+from monitoring.followups import followup_ensure, followups_cancel
 from monitoring.maintenance import (
     DECIDABLE_ACTIONS,
     Action,
@@ -25,6 +26,7 @@ from monitoring.maintenance import (
     recommend,
 )
 from monitoring.models import (
+    OPEN_FOLLOWUP_STATUSES,
     AssigneeRole,
     DecisionKind,
     FollowUp,
@@ -386,3 +388,27 @@ def _paused_check_ensure(*, course: TreatmentCourse, due: date, tz: Any) -> Foll
         note="Maintenance paused: PHQ-9 check (every 4 weeks); a relapse reopens boosters.",
         subject=course,
     )
+
+
+def paused_check_schedule(assessment: Assessment) -> None:
+    """Paused boosters (CLINICAL.md §6 rule 5): each PHQ-9 closes the open check of the
+    patient's paused course and asks for the next one 4 weeks [U] later. Registered with
+    `patients.hooks` (runs inside the assessment's transaction)."""
+    if assessment.instrument != Instrument.PHQ9:
+        return
+    courses = TreatmentCourse.objects.filter(patient_id=assessment.patient_id, phase=CoursePhase.PAUSED).select_related(
+        "patient__site"
+    )
+    for course in courses:
+        open_checks = FollowUp.objects.filter(
+            kind=FollowUpKind.MID_INTERVAL_PHQ9,
+            subject_type="infusions.treatmentcourse",
+            subject_id=course.pk,
+            status__in=OPEN_FOLLOWUP_STATUSES,
+        ).values_list("id", flat=True)
+        followups_cancel(followup_ids=list(open_checks), reason="PHQ-9 received")
+        site = course.patient.site
+        tz = site.tz if site is not None else timezone.get_default_timezone()
+        days = (site.policy if site is not None else DEFAULT_POLICY).maintenance_pause_check_days
+        due = assessment.administered_at.astimezone(tz).date() + timedelta(days=days)
+        _paused_check_ensure(course=course, due=due, tz=tz)

@@ -101,6 +101,11 @@ def test_responder_extends_to_the_maximum_and_exits_to_monitoring(site, users, t
         rec = j.recommendation()
         assert (rec["rule"], rec["action"]) == ("paused_monitoring", "monitor")
         assert rec["next_due"] == str(local(when) + timedelta(days=28))
+        # Each PHQ-9 closes the open check and asks for the next one, 4 weeks on [U].
+        checks = FollowUp.objects.filter(kind="mid_interval_phq9", subject_type="infusions.treatmentcourse")
+        open_check = checks.get(status="pending")
+        assert local(open_check.due_at) == local(when) + timedelta(days=28)
+        assert checks.filter(status="cancelled").count() >= 1
     assert Appointment.objects.filter(course=j.course).count() == booked_before
     # Rule 7: the reasoning shows scores, intervals and durability.
     assert "PHQ-9 scores: baseline 20" in rec["rationale"]

@@ -210,10 +210,10 @@ def test_the_review_is_written_in_the_assessments_transaction(users, other_patie
 
 
 def test_the_monitoring_hook_is_registered_at_startup():
-    from monitoring.maintenance_services import suicide_risk_review_ensure
+    from monitoring.maintenance_services import paused_check_schedule, suicide_risk_review_ensure
     from patients.hooks import assessment_hooks
 
-    assert suicide_risk_review_ensure in assessment_hooks()
+    assert {suicide_risk_review_ensure, paused_check_schedule} <= set(assessment_hooks())
 
 
 # ---- permission matrix ----------------------------------------------------------------------
