@@ -90,7 +90,11 @@ def test_accept_books_the_earliest_slot_on_the_due_date_in_one_step(users, cours
     appointment = Appointment.objects.get(pk=body["decision"]["appointment"])
     local = appointment.starts_at.astimezone(tz)
     assert (local.date(), local.time()) == (due, course.patient.site.opens_at)  # the earliest slot that day
-    assert (appointment.course_id, appointment.kind, appointment.booked_by) == (course.id, "infusion", users["clinician"])
+    assert (appointment.course_id, appointment.kind, appointment.booked_by) == (
+        course.id,
+        "infusion",
+        users["clinician"],
+    )
     course.refresh_from_db()
     assert course.phase == "maintenance"
 
@@ -120,7 +124,11 @@ def test_no_slot_creates_a_booster_due_follow_up(users, course, chairs):
     body = r.json()["decision"]
     assert body["appointment"] is None
     followup = FollowUp.objects.get(pk=body["followup"])
-    assert (followup.kind, followup.assignee_role, followup.patient_id) == ("booster_due", "frontdesk", course.patient_id)
+    assert (followup.kind, followup.assignee_role, followup.patient_id) == (
+        "booster_due",
+        "frontdesk",
+        course.patient_id,
+    )
     assert followup.due_at.astimezone(tz).date() == due
     assert followup.escalate_role == "clinician"
     assert followup.key == f"booster_due:course:{course.id}:{due.isoformat()}"
@@ -174,7 +182,10 @@ def test_reject_needs_a_reason_and_books_nothing(users, course, chairs):
     assert "reason" in r.json()
     r = client.post(url(course, "reject/"), {"reason": "Patient travelling; will call to book."}, format="json")
     assert r.status_code == 200
-    assert (r.json()["status"], r.json()["decision"]["reason"]) == ("rejected", "Patient travelling; will call to book.")
+    assert (r.json()["status"], r.json()["decision"]["reason"]) == (
+        "rejected",
+        "Patient travelling; will call to book.",
+    )
     assert not Appointment.objects.exists()
     # Decided: a second decision is refused.
     r = client.post(url(course, "accept/"), {}, format="json")

@@ -107,7 +107,8 @@ def test_rule1_without_a_baseline_a_clinician_reviews():
 def test_rule3_stable_extends_by_the_step():
     rec = run([*INDUCTION, 18], [*BASE, phq(11, 8), phq(18, 7)], decisions=[booked(11, 7)])
     assert (rec.rule, rec.rule_number, rec.interval_days, rec.next_due) == ("stable_extend", 3, 14, day(32))
-    assert rec.automatic_change and not rec.needs_clinician
+    assert rec.automatic_change
+    assert not rec.needs_clinician
     assert "Interval 7 -> 14 days" in rec.rationale
 
 
@@ -142,7 +143,9 @@ def test_rule3_caps_at_the_maximum():
     rec = run([*INDUCTION, 18, 32], scores, decisions=[booked(11, 7), booked(18, 14)], params=params)
     assert rec.interval_days == 21
     scores.append(phq(53, 6))
-    rec = run([*INDUCTION, 18, 32, 53], scores, decisions=[booked(11, 7), booked(18, 14), booked(32, 21)], params=params)
+    rec = run(
+        [*INDUCTION, 18, 32, 53], scores, decisions=[booked(11, 7), booked(18, 14), booked(32, 21)], params=params
+    )
     assert (rec.rule, rec.interval_days) == ("stable_at_maximum", 21)
 
 
@@ -222,9 +225,13 @@ def test_rule5_paused_monitoring_and_relapse_reopens():
     last = visits[-1]
     decisions = [*decisions, booked(last, 0, action="pause")]
     decisions[-1] = PastDecision(at=at(last, 12), kind="accepted", action="pause")
-    ok = run(visits, [*scores, phq(last + 28, 6)], decisions=decisions, phase="paused", params=params, now=at(last + 28, 12))
+    ok = run(
+        visits, [*scores, phq(last + 28, 6)], decisions=decisions, phase="paused", params=params, now=at(last + 28, 12)
+    )
     assert (ok.rule, ok.action, ok.next_due) == ("paused_monitoring", "monitor", day(last + 56))
-    bad = run(visits, [*scores, phq(last + 56, 14)], decisions=decisions, phase="paused", params=params, now=at(last + 56, 12))
+    bad = run(
+        visits, [*scores, phq(last + 56, 14)], decisions=decisions, phase="paused", params=params, now=at(last + 56, 12)
+    )
     assert (bad.rule, bad.rule_number, bad.action, bad.interval_days, bad.next_due) == (
         "relapse_reopen",
         5,
@@ -253,7 +260,9 @@ ESK_INDUCTION = [0, 3, 7, 10, 14, 17, 21, 24]
 )
 def test_rule6_esketamine_weekly_then_every_two_weeks(visit_day, current, expected):
     scores = [phq(-1, 21), phq(24, 8), phq(visit_day, 6)]
-    rec = run([*ESK_INDUCTION, visit_day], scores, decisions=[booked(24, 7), booked(visit_day - current, current)], params=ESK)
+    rec = run(
+        [*ESK_INDUCTION, visit_day], scores, decisions=[booked(24, 7), booked(visit_day - current, current)], params=ESK
+    )
     assert rec.interval_days == expected
     if expected != current + 7:
         assert (rec.rule, rec.rule_number) == ("esketamine_label", 6)
