@@ -35,3 +35,45 @@ class VitalsForm(forms.Form):
         choices=[("", "—"), *[(str(n), str(n)) for n in range(5, -1, -1)]],
     )
     on_oxygen = forms.BooleanField(label="On oxygen", required=False)
+
+
+class AcceptForm(forms.Form):
+    recommendation = forms.IntegerField(widget=forms.HiddenInput)
+    override_reason = forms.CharField(
+        label="Booking override reason (relative contraindication only)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ChangeForm(forms.Form):
+    recommendation = forms.IntegerField(widget=forms.HiddenInput)
+    interval_days = forms.IntegerField(label="Interval (days)", min_value=1, max_value=365)
+    next_due = forms.DateField(
+        label="Next due",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Empty: the interval after the last session.",
+    )
+    reason = forms.CharField(label="Why you change it", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    recommendation = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label="Why you reject it", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FollowUpCompleteForm(forms.Form):
+    followup = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.CharField(label="What was done", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FollowUpSnoozeForm(forms.Form):
+    followup = forms.IntegerField(widget=forms.HiddenInput)
+    until = forms.DateTimeField(
+        label="Remind me again at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    reason = forms.CharField(label="Why later", max_length=2000)

@@ -10,12 +10,14 @@ from django.db.models import Prefetch, QuerySet
 
 from clinic.models import Role, Site, User
 from clinic.policy import ClinicalPolicy
-from infusions.models import InfusionSession, SessionStatus, TreatmentCourse
+from infusions.models import CoursePhase, InfusionSession, SessionStatus, TreatmentCourse
 from infusions.selectors import course_list, session_get, session_list
 from monitoring.models import Alert, AlertStatus, VitalSign
+from monitoring.outcome_selectors import course_history, policy_of
+from monitoring.outcomes import CourseOutcome
 from monitoring.selectors import alert_list, vitals_list
-from patients.models import BodyMeasurement, Patient, Screening
-from patients.selectors import patient_get
+from patients.models import Assessment, BodyMeasurement, Patient, Screening
+from patients.selectors import assessment_list, patient_get
 from patients.services import patient_policy
 
 # The order alerts are shown in: the most dangerous first.
@@ -69,27 +71,39 @@ class PatientChart:
     screening: Screening | None
     measurements: list[BodyMeasurement]
     courses: Sequence[TreatmentCourse]
+    assessments: list[Assessment]
+    focus: TreatmentCourse | None = None  # the course the scores and the recommendation are about
+    outcome: CourseOutcome | None = None
+    policy: ClinicalPolicy | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def patient_chart_get(*, user: User, patient_id: int) -> PatientChart:
-    """The clinician's patient page: demographics, the latest screening, recent weights, and
-    every course with its sessions and doses (a fixed number of queries)."""
+    """The clinician's patient page: demographics, the latest screening, recent weights, every
+    course with its sessions and doses, the scores, and the current course's outcome (baseline,
+    response, remission). A fixed number of queries, whatever the sessions and scores."""
     patient = patient_get(user=user, patient_id=patient_id)
     screenings = list(patient.screenings.select_related("screened_by")[:1])
     measurements = list(patient.measurements.all()[:MEASUREMENTS_SHOWN])
     sessions = session_list(user=user).order_by("created_at", "id")
     courses = list(
-        course_list(user=user, patient_id=patient.pk).prefetch_related(
-            Prefetch("sessions", queryset=sessions, to_attr="session_rows")
-        )
+        course_list(user=user, patient_id=patient.pk)
+        .select_related("patient__site")
+        .prefetch_related(Prefetch("sessions", queryset=sessions, to_attr="session_rows"))
     )
-    return PatientChart(
+    chart = PatientChart(
         patient=patient,
         screening=screenings[0] if screenings else None,
         measurements=measurements,
         courses=courses,
+        assessments=list(assessment_list(patient=patient)),
     )
+    active = [c for c in courses if c.phase != CoursePhase.ENDED]
+    chart.focus = active[0] if active else (courses[0] if courses else None)
+    if chart.focus is not None:
+        chart.outcome = course_history(course=chart.focus).outcome()
+        chart.policy = policy_of(chart.focus)
+    return chart
 
 
 ACTIVE_STATUSES = (

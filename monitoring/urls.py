@@ -8,4 +8,6 @@ urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("sessions/<int:session_id>/", views.bedside, name="bedside"),
     path("patients/<int:patient_id>/", views.patient_chart, name="patient"),
+    path("outcomes/", views.outcomes, name="outcomes"),
+    path("followups/", views.followups, name="followups"),
 ]

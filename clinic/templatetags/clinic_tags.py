@@ -1,6 +1,7 @@
 """Small presentation filters shared by the page templates (no rules here)."""
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django import template
 
@@ -21,3 +22,15 @@ def parse_iso(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+@register.filter
+def plain_number(value: object) -> str:
+    """A Decimal without trailing zeros: 0.900 -> 0.9, 56.000 -> 56 (None -> "")."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return format(number.normalize(), "f")

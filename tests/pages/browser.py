@@ -7,13 +7,32 @@ SIZES = {"tablet": {"width": 1024, "height": 768}, "phone": {"width": 390, "heig
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
+# The elements that stick out to the right of the viewport (to name them when a page overflows).
+WIDEST = """() => {
+  const width = window.innerWidth, out = [];
+  for (const e of document.querySelectorAll("body *")) {
+    const r = e.getBoundingClientRect();
+    const inScroller = e.parentElement && e.parentElement.closest(".table-wrap");
+    if (r.right > width + 1 && !inScroller) out.push(`${e.tagName}.${e.className} ${Math.round(r.right)}px`);
+  }
+  return out.slice(0, 10);
+}"""
+
+
 def snap(page, name: str) -> None:
     """Save a full-page screenshot at each size, and check nothing overflows sideways."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in SIZES.items():
         page.set_viewport_size(size)
-        page.wait_for_timeout(50)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{name} overflows sideways by {overflow}px at {label} size"
+        # Charts resize on the next frames (ResizeObserver): give the layout a moment to settle.
+        overflow = 0
+        for _ in range(10):
+            page.wait_for_timeout(60)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow <= 1:
+                break
+        if overflow > 1:
+            culprits = page.evaluate(WIDEST)
+            raise AssertionError(f"{name} overflows sideways by {overflow}px at {label} size: {culprits}")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(SIZES["tablet"])

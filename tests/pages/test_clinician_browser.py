@@ -1,0 +1,76 @@
+"""The clinician's journey in a real browser (issue 7, item 3): the worklist, a dose outside
+the soft limits approved with a reason, the patient page with the score trajectory and the
+maintenance recommendation accepted in one step, and the outcomes report."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from infusions.models import InfusionSession
+from infusions.services import session_create
+from monitoring.models import MaintenanceDecision
+from tests.factories import ChairFactory, CourseFactory
+from tests.pages.browser import snap
+from tests.pages.scenarios import responder_course
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_clinician_approves_a_dose_and_accepts_a_recommendation(
+    page, login, staff, own_patient, other_patient, site, protocol
+):
+    ChairFactory(site=site, name="Chair 1")
+    ChairFactory(site=site, name="Chair 2")
+    course = responder_course(patient=other_patient, users=staff, protocol=protocol)
+    # A nurse plans 0.9 mg/kg: above the soft range 0.1-0.75, below the hard max 1.0
+    # (CLINICAL.md §1, ket-iv-dep), so it waits for a prescriber's approval.
+    planned_course = CourseFactory(patient=own_patient, protocol=protocol, created_by=staff["clinician"])
+    planned = session_create(actor=staff["nurse"], course=planned_course, dose=Decimal("0.9"))
+    assert planned.requires_approval
+
+    login(staff["clinician"])
+    assert page.url.endswith("/worklist/")
+    expect(page.get_by_role("region", name="Doses awaiting your approval")).to_contain_text("0.9 mg/kg")
+    snap(page, "clinician-worklist")
+
+    page.get_by_role("link", name="Review approvals").click()
+    card = page.get_by_role("region", name=re.compile("Own Patient"))
+    expect(card).to_contain_text("dose outside soft range")
+    snap(page, "clinician-approvals")
+    card.get_by_role("button", name=re.compile("Approve dose")).click()
+    expect(page.get_by_role("region", name=re.compile("Own Patient")).locator(".error")).to_have_text(
+        "This field is required."
+    )
+    page.get_by_label("Reason for approving this dose").fill("Partial response at 0.75 mg/kg; tolerated well")
+    page.get_by_role("button", name=re.compile("Approve dose")).click()
+    expect(page.get_by_text(re.compile(r"Dose approved for Own Patient\d*\."))).to_be_visible()
+    expect(page.get_by_text("No dose awaits approval.")).to_be_visible()
+    planned.refresh_from_db()
+    assert (planned.requires_approval, planned.approved_by_id) == (False, staff["clinician"].pk)
+    assert planned.override_reason == "Partial response at 0.75 mg/kg; tolerated well"
+
+    # The responder's page: the chart has the scores and the three reference lines.
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_label("Name or MRN").fill(other_patient.mrn)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name=re.compile("^Chart")).click()
+    expect(page.locator("#score-chart")).to_have_attribute("data-points", "4")
+    legend = page.evaluate("Chart.getChart('score-chart').data.datasets.map(d => d.label)")
+    assert legend == ["PHQ-9", "Baseline (20)", "Response (50 % below baseline: 10)", "Remission (PHQ-9 < 5)"]
+    recommendation = page.get_by_role("region", name="Maintenance recommendation")
+    expect(recommendation).to_contain_text("Rule 1 (induction responder)")
+    expect(recommendation).to_contain_text("every 7 days")
+    snap(page, "clinician-patient")
+    recommendation.get_by_role("button", name="Accept and book the booster").click()
+    expect(page.get_by_text(re.compile(r"Recommendation accepted\."))).to_be_visible()
+    decision = MaintenanceDecision.objects.get(course=course)
+    assert (decision.decision, decision.decided_by_id) == ("accepted", staff["clinician"].pk)
+    assert decision.appointment_id is not None
+    assert InfusionSession.objects.filter(course=course).count() == 6
+
+    page.get_by_role("link", name="Outcomes").click()
+    expect(page.get_by_role("table", name="Outcomes by protocol and indication")).to_contain_text("ket-iv-dep")
+    expect(page.locator("#rates-chart")).to_have_attribute("data-bars", "1")
+    snap(page, "clinician-outcomes")
