@@ -15,7 +15,7 @@ from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import STAFF
 from clinic.core.security import token_is_expired
-from clinic.models import Chair, Site
+from clinic.models import Chair, Site, SiteOpeningHours
 
 
 class TokenApi(APIView):
@@ -50,7 +50,17 @@ class TokenApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class SiteOpeningHoursSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SiteOpeningHours
+        fields = ("weekday", "opens_at", "closes_at", "closed")
+
+
 class SiteSerializer(serializers.ModelSerializer):
+    opening_hours = SiteOpeningHoursSerializer(
+        many=True, read_only=True, help_text="Per weekday (0 = Monday); a missing weekday uses opens_at-closes_at."
+    )
+
     class Meta:
         model = Site
         fields = (
@@ -60,6 +70,7 @@ class SiteSerializer(serializers.ModelSerializer):
             "time_zone",
             "opens_at",
             "closes_at",
+            "opening_hours",
             "infusions_per_nurse",
             "default_nurses_on_duty",
             "prep_minutes",
@@ -76,7 +87,7 @@ class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"*": STAFF}
     serializer_class = SiteSerializer
-    queryset = Site.objects.order_by("name")
+    queryset = Site.objects.prefetch_related("opening_hours").order_by("name")
 
 
 class ChairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

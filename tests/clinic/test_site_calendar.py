@@ -89,3 +89,15 @@ def test_appointment_admin_pages_are_read_only(client, users, url):
     client.force_login(users["admin"])
     assert client.get(url).status_code == 200
     assert client.get(url + "add/").status_code == 403
+
+
+def test_sites_api_shows_weekday_hours(api, users, site, django_assert_num_queries):
+    SiteOpeningHours.objects.create(site=site, weekday=6, closed=True)
+    client = api(users["frontdesk"])
+    client.get("/api/v1/sites/")
+    SiteFactory(code="second")
+    with django_assert_num_queries(4):  # token+user, count, sites, their opening hours
+        body = client.get("/api/v1/sites/").json()
+    main = next(s for s in body if s["id"] == site.pk)
+    assert main["opening_hours"] == [{"weekday": 6, "opens_at": "08:00:00", "closes_at": "18:00:00", "closed": True}]
+    assert main["time_zone"] == "Europe/London"
