@@ -44,12 +44,13 @@ from patients.models import Patient
 BOOKERS = (Role.CLINICIAN, Role.FRONTDESK)
 CHECK_IN = (Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
 NO_SHOW = (Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
+MAX_SERIES_SLOTS = 60
 
 
 # ---- serializers ------------------------------------------------------------------------------
 
 
-class SlotSerializer(serializers.Serializer):
+class AvailabilitySlotSerializer(serializers.Serializer):
     chair = serializers.IntegerField()
     chair_name = serializers.CharField()
     starts_at = serializers.DateTimeField()
@@ -125,27 +126,32 @@ class AppointmentCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class SeriesSlotSerializer(serializers.Serializer):
+class AppointmentSeriesSlotSerializer(serializers.Serializer):
     chair = serializers.PrimaryKeyRelatedField(queryset=Chair.objects.all())
     starts_at = serializers.DateTimeField()
 
 
-class SeriesCreateSerializer(serializers.Serializer):
+class AppointmentSeriesCreateSerializer(serializers.Serializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
     protocol = serializers.PrimaryKeyRelatedField(queryset=Protocol.objects.all())
-    slots = SeriesSlotSerializer(many=True, allow_empty=False, max_length=60)
+    slots = AppointmentSeriesSlotSerializer(many=True, allow_empty=False)
     course = serializers.PrimaryKeyRelatedField(queryset=TreatmentCourse.objects.all(), required=False, allow_null=True)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
+    def validate_slots(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > MAX_SERIES_SLOTS:
+            raise serializers.ValidationError(f"At most {MAX_SERIES_SLOTS} slots in one series.")
+        return value
 
-class SeriesSerializer(serializers.Serializer):
+
+class AppointmentSeriesSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     patient = serializers.IntegerField()
     protocol = serializers.IntegerField()
     appointments = AppointmentSerializer(many=True)
 
 
-class SeriesProposalQuerySerializer(serializers.Serializer):
+class AppointmentSeriesProposalQuerySerializer(serializers.Serializer):
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
     protocol = serializers.PrimaryKeyRelatedField(queryset=Protocol.objects.filter(is_active=True))
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
@@ -154,24 +160,24 @@ class SeriesProposalQuerySerializer(serializers.Serializer):
     per_week = serializers.IntegerField(min_value=1, max_value=7, required=False)
 
 
-class SeriesProposalSerializer(serializers.Serializer):
+class AppointmentSeriesProposalSerializer(serializers.Serializer):
     sessions = serializers.IntegerField()
     per_week = serializers.IntegerField()
     complete = serializers.BooleanField()
-    slots = SlotSerializer(many=True)
+    slots = AvailabilitySlotSerializer(many=True)
 
 
-class MoveSerializer(serializers.Serializer):
+class AppointmentMoveSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     chair = serializers.PrimaryKeyRelatedField(queryset=Chair.objects.all(), required=False, allow_null=True)
     reason = serializers.CharField(max_length=2000)
 
 
-class ReasonSerializer(serializers.Serializer):
+class AppointmentCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class OptionalReasonSerializer(serializers.Serializer):
+class AppointmentNoShowSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -183,7 +189,7 @@ class AppointmentEventSerializer(serializers.ModelSerializer):
         fields = ("id", "kind", "actor", "actor_name", "reason", "before", "after", "created_at")
 
 
-class ListQuerySerializer(serializers.Serializer):
+class AppointmentListQuerySerializer(serializers.Serializer):
     site = serializers.IntegerField(required=False)
     patient = serializers.IntegerField(required=False)
     status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
@@ -191,12 +197,12 @@ class ListQuerySerializer(serializers.Serializer):
     end = serializers.DateTimeField(required=False)
 
 
-class BoardQuerySerializer(serializers.Serializer):
+class DayBoardQuerySerializer(serializers.Serializer):
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
     date = serializers.DateField(required=False)
 
 
-class BoardAppointmentSerializer(serializers.Serializer):
+class DayBoardAppointmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     patient = serializers.IntegerField(source="patient_id")
     patient_name = serializers.SerializerMethodField()
@@ -210,23 +216,23 @@ class BoardAppointmentSerializer(serializers.Serializer):
         return f"{obj.patient.given_name} {obj.patient.family_name}"
 
 
-class BoardRowSerializer(serializers.Serializer):
+class DayBoardRowSerializer(serializers.Serializer):
     chair = serializers.IntegerField(source="chair.pk")
     chair_name = serializers.CharField(source="chair.name")
     is_active = serializers.BooleanField(source="chair.is_active")
-    appointments = BoardAppointmentSerializer(many=True)
+    appointments = DayBoardAppointmentSerializer(many=True)
 
 
-class BoardSerializer(serializers.Serializer):
+class DayBoardSerializer(serializers.Serializer):
     site = serializers.IntegerField(source="site.pk")
     date = serializers.DateField(source="day")
     opens_at = serializers.DateTimeField(allow_null=True)
     closes_at = serializers.DateTimeField(allow_null=True)
-    rows = BoardRowSerializer(many=True)
-    unassigned = BoardAppointmentSerializer(many=True)
+    rows = DayBoardRowSerializer(many=True)
+    unassigned = DayBoardAppointmentSerializer(many=True)
 
 
-class PreparationSerializer(serializers.Serializer):
+class AppointmentPreparationSerializer(serializers.Serializer):
     arrive_by = serializers.DateTimeField()
     fasting_hours = serializers.IntegerField()
     no_food_after = serializers.DateTimeField(allow_null=True)
@@ -259,10 +265,10 @@ class MyAppointmentSerializer(serializers.ModelSerializer):
             "preparation",
         )
 
-    @extend_schema_field(PreparationSerializer(allow_null=True))
+    @extend_schema_field(AppointmentPreparationSerializer(allow_null=True))
     def get_preparation(self, obj: Appointment) -> dict[str, Any] | None:
         preparation = appointment_preparation(obj)
-        return None if preparation is None else PreparationSerializer(preparation).data
+        return None if preparation is None else AppointmentPreparationSerializer(preparation).data
 
 
 # ---- views --------------------------------------------------------------------------------------
@@ -276,7 +282,7 @@ class AvailabilityApi(APIView):
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": STAFF}
 
-    @extend_schema(parameters=[AvailabilityQuerySerializer], responses={200: SlotSerializer(many=True)})
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses={200: AvailabilitySlotSerializer(many=True)})
     def get(self, request: Request) -> Response:
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -289,7 +295,7 @@ class AvailabilityApi(APIView):
             limit=values["limit"],
             patient=values.get("patient"),
         )
-        return Response(SlotSerializer(_slot_data(slots), many=True).data)
+        return Response(AvailabilitySlotSerializer(_slot_data(slots), many=True).data)
 
 
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -310,7 +316,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = AppointmentSerializer
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        query = ListQuerySerializer(data=self.request.query_params)
+        query = AppointmentListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
         return selectors.appointment_list(
@@ -325,7 +331,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_object(self) -> Appointment:
         return selectors.appointment_get(user=actor(self.request), appointment_id=self.kwargs["pk"])
 
-    @extend_schema(parameters=[ListQuerySerializer])
+    @extend_schema(parameters=[AppointmentListQuerySerializer])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -350,13 +356,13 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=SeriesCreateSerializer,
-        responses={201: SeriesSerializer},
+        request=AppointmentSeriesCreateSerializer,
+        responses={201: AppointmentSeriesSerializer},
         description="Book every slot or none: one refused slot answers 409 with its index in `slot`.",
     )
     @action(detail=False, methods=["post"])
     def series(self, request: Request) -> Response:
-        data = SeriesCreateSerializer(data=request.data)
+        data = AppointmentSeriesCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         series = booking.appointment_series_book(
@@ -377,14 +383,14 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[SeriesProposalQuerySerializer],
-        responses={200: SeriesProposalSerializer},
+        parameters=[AppointmentSeriesProposalQuerySerializer],
+        responses={200: AppointmentSeriesProposalSerializer},
         description="The protocol's induction schedule (sessions, sessions a week) laid on availability; "
         "nothing is booked. Send the slots to `POST /api/v1/appointments/series/`.",
     )
     @action(detail=False, methods=["get"], url_path="series/proposal")
     def series_proposal(self, request: Request) -> Response:
-        query = SeriesProposalQuerySerializer(data=request.query_params)
+        query = AppointmentSeriesProposalQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
         patient: Patient = values["patient"]
@@ -405,13 +411,13 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "complete": proposal.complete,
             "slots": _slot_data(proposal.slots),
         }
-        return Response(SeriesProposalSerializer(body).data)
+        return Response(AppointmentSeriesProposalSerializer(body).data)
 
-    @extend_schema(request=MoveSerializer, responses={200: AppointmentSerializer})
+    @extend_schema(request=AppointmentMoveSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = MoveSerializer(data=request.data)
+        data = AppointmentMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         appointment = booking.appointment_move(
@@ -423,22 +429,22 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         return Response(AppointmentSerializer(appointment).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: AppointmentSerializer})
+    @extend_schema(request=AppointmentCancelSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = AppointmentCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = booking.appointment_cancel(
             actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
         )
         return Response(AppointmentSerializer(appointment).data)
 
-    @extend_schema(request=OptionalReasonSerializer, responses={200: AppointmentSerializer})
+    @extend_schema(request=AppointmentNoShowSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = OptionalReasonSerializer(data=request.data)
+        data = AppointmentNoShowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = booking.appointment_no_show(
             actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
@@ -458,18 +464,18 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(AppointmentEventSerializer(events, many=True).data)
 
     @extend_schema(
-        parameters=[BoardQuerySerializer],
-        responses={200: BoardSerializer},
+        parameters=[DayBoardQuerySerializer],
+        responses={200: DayBoardSerializer},
         description="A site's day (default: today in the site's time zone): chairs x time with "
         "patient, protocol and status. Cancelled appointments are left off.",
     )
     @action(detail=False, methods=["get"])
     def board(self, request: Request) -> Response:
-        query = BoardQuerySerializer(data=request.query_params)
+        query = DayBoardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         site: Site = query.validated_data["site"]
         day = query.validated_data.get("date") or timezone.now().astimezone(site.tz).date()
-        return Response(BoardSerializer(selectors.day_board(site=site, day=day)).data)
+        return Response(DayBoardSerializer(selectors.day_board(site=site, day=day)).data)
 
 
 class MyAppointmentsApi(APIView):
@@ -507,7 +513,7 @@ class MyAppointmentsIcsApi(APIView):
         return _ics_response(selectors.my_appointments(user=actor(request)), request=request)
 
 
-class CalendarLinkSerializer(serializers.Serializer):
+class CalendarLinkCreatedSerializer(serializers.Serializer):
     url = serializers.URLField()
     token = serializers.CharField()
 
@@ -526,7 +532,7 @@ class MyCalendarLinkApi(APIView):
             raise Http404
         return patient
 
-    @extend_schema(request=None, responses={201: CalendarLinkSerializer})
+    @extend_schema(request=None, responses={201: CalendarLinkCreatedSerializer})
     def post(self, request: Request) -> Response:
         token = booking.calendar_feed_create(patient=self._patient(request))
         url = request.build_absolute_uri(f"/api/v1/calendar/{token}.ics")
