@@ -34,6 +34,7 @@ from infusions.calendar import appointment_preparation, appointments_ics
 from infusions.models import (
     Appointment,
     AppointmentEvent,
+    AppointmentEventKind,
     AppointmentKind,
     AppointmentStatus,
     Protocol,
@@ -82,6 +83,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
 class AppointmentSerializer(serializers.ModelSerializer):
     patient_name = serializers.SerializerMethodField()
+    override_reason = serializers.SerializerMethodField()
     chair_name = serializers.CharField(source="chair.name", read_only=True, allow_null=True, default=None)
     protocol_code = serializers.CharField(source="protocol.code", read_only=True, allow_null=True, default=None)
 
@@ -111,6 +113,16 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     def get_patient_name(self, obj: Appointment) -> str:
         return f"{obj.patient.given_name} {obj.patient.family_name}"
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_override_reason(self, obj: Appointment) -> str | None:
+        """A clinician's reason is a clinical note: front desk does not read it (null)."""
+        return None if _is_frontdesk(self.context) else obj.override_reason
+
+
+def _is_frontdesk(context: dict[str, Any]) -> bool:
+    request = context.get("request")
+    return getattr(getattr(request, "user", None), "role", None) == Role.FRONTDESK
 
 
 class AppointmentCreateSerializer(serializers.Serializer):
@@ -183,10 +195,18 @@ class AppointmentNoShowSerializer(serializers.Serializer):
 
 class AppointmentEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.CharField(source="actor.username", read_only=True)
+    reason = serializers.SerializerMethodField()
 
     class Meta:
         model = AppointmentEvent
         fields = ("id", "kind", "actor", "actor_name", "reason", "before", "after", "created_at")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason(self, obj: AppointmentEvent) -> str | None:
+        """The booking event's reason is the clinician's override: hidden from front desk."""
+        if obj.kind == AppointmentEventKind.BOOKED and _is_frontdesk(self.context):
+            return None
+        return obj.reason
 
 
 class AppointmentListQuerySerializer(serializers.Serializer):
@@ -353,7 +373,9 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             ends_at=values.get("ends_at"),
             notes=values["notes"],
         )
-        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+        return Response(
+            AppointmentSerializer(appointment, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         request=AppointmentSeriesCreateSerializer,
@@ -378,7 +400,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "id": series.pk,
             "patient": series.patient_id,
             "protocol": series.protocol_id,
-            "appointments": AppointmentSerializer(appointments, many=True).data,
+            "appointments": AppointmentSerializer(appointments, many=True, context={"request": request}).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -427,7 +449,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             chair=values.get("chair"),
             reason=values["reason"],
         )
-        return Response(AppointmentSerializer(appointment).data)
+        return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(request=AppointmentCancelSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"])
@@ -438,7 +460,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         appointment = booking.appointment_cancel(
             actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
         )
-        return Response(AppointmentSerializer(appointment).data)
+        return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(request=AppointmentNoShowSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"], url_path="no-show")
@@ -449,19 +471,19 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         appointment = booking.appointment_no_show(
             actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
         )
-        return Response(AppointmentSerializer(appointment).data)
+        return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(request=None, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request: Request, pk: str) -> Response:
         appointment = booking.appointment_check_in(actor=actor(request), appointment=self.get_object())
-        return Response(AppointmentSerializer(appointment).data)
+        return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(responses={200: AppointmentEventSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk: str) -> Response:
         events = selectors.appointment_events(appointment=self.get_object())
-        return Response(AppointmentEventSerializer(events, many=True).data)
+        return Response(AppointmentEventSerializer(events, many=True, context={"request": request}).data)
 
     @extend_schema(
         parameters=[DayBoardQuerySerializer],

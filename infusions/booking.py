@@ -142,6 +142,11 @@ def _check_screening(*, actor: User, patient: Patient, override_reason: str) -> 
     if screening.outcome != "relative":
         return ""
     if actor.role != Role.CLINICIAN or not override_reason.strip():
+        if actor.role == Role.FRONTDESK:  # front desk reads no clinical detail (DESIGN.md roles)
+            raise ApplicationError(
+                "The screening shows a relative contraindication: a clinician must book with a written reason.",
+                rule="contraindication_relative",
+            )
         raise ApplicationError(
             "Relative contraindication ("
             + ", ".join(screening.reasons)

@@ -347,3 +347,28 @@ def test_schema_documents_every_error(site):
         assert {"400", "401", "403", "404", "409"} <= set(responses), path
     assert {"400", "401", "403"} <= set(paths["/api/v1/availability/"]["get"]["responses"])
     assert "text/calendar" in paths["/api/v1/me/appointments.ics"]["get"]["responses"]["200"]["content"]
+
+
+def test_front_desk_does_not_read_the_clinicians_override_reason(api, users, chair, protocol, site, monday):
+    from tests.factories import PatientFactory, ScreeningFactory, clear_answers
+
+    patient = PatientFactory(site=site)
+    ScreeningFactory(
+        patient=patient,
+        answers=clear_answers(severe_liver_disease=True),
+        outcome="relative",
+        reasons=["severe_liver_disease"],
+    )
+    body = {**_book_body(patient, chair, local(site, monday, 9), protocol), "override_reason": "LFTs normal in May."}
+    refused = api(users["frontdesk"]).post("/api/v1/appointments/", body, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["rule"] == "contraindication_relative"
+    assert "liver" not in str(refused.json())
+    booked = api(users["clinician"]).post("/api/v1/appointments/", body, format="json")
+    assert booked.status_code == 201
+    assert booked.json()["override_reason"] == "LFTs normal in May."
+    url = f"/api/v1/appointments/{booked.json()['id']}/"
+    assert api(users["frontdesk"]).get(url).json()["override_reason"] is None
+    assert api(users["nurse"]).get(url).json()["override_reason"] == "LFTs normal in May."
+    assert api(users["frontdesk"]).get(url + "history/").json()[0]["reason"] is None
+    assert api(users["clinician"]).get(url + "history/").json()[0]["reason"] == "LFTs normal in May."
