@@ -44,8 +44,14 @@ def fixtures() -> tuple[InfusionSession, User, str]:
         patient=patient, protocol=Protocol.objects.get(code="ket-iv-dep"), indication="trd", created_by=nurse
     )
     session = InfusionSession.objects.create(
-        course=course, status=SessionStatus.RUNNING, weight_kg=80, dose="0.5", dose_unit="mg/kg", total_dose_mg=40,
-        hard_max_at_creation=1, created_by=nurse,
+        course=course,
+        status=SessionStatus.RUNNING,
+        weight_kg=80,
+        dose="0.5",
+        dose_unit="mg/kg",
+        total_dose_mg=40,
+        hard_max_at_creation=1,
+        created_by=nurse,
     )
     return session, nurse, token.key
 
@@ -77,8 +83,26 @@ COLUMNS = (
 
 def raw_values(session: InfusionSession, nurse: User, i: int) -> tuple:
     now = datetime.now(UTC)
-    return (session.id, now - timedelta(seconds=i), nurse.id, "device", "running", 124, 79, 71, 98, 14, 36.7, "A",
-            False, None, 0, "low", "", now)
+    return (
+        session.id,
+        now - timedelta(seconds=i),
+        nurse.id,
+        "device",
+        "running",
+        124,
+        79,
+        71,
+        98,
+        14,
+        36.7,
+        "A",
+        False,
+        None,
+        0,
+        "low",
+        "",
+        now,
+    )
 
 
 def raw_single_rate(dsn: str, session: InfusionSession, nurse: User) -> float:
@@ -115,8 +139,9 @@ def main() -> None:
     copy = copy_rate(dsn(), session, nurse)
     figure("vitals: raw psycopg single-row INSERT", raw_single, "rows/s")
     figure("vitals: raw psycopg COPY", copy, "rows/s")
-    figure("vitals: API one set per request", single, "rows/s", target=">= 20 % of raw INSERT",
-           ratio=single / raw_single)
+    figure(
+        "vitals: API one set per request", single, "rows/s", target=">= 20 % of raw INSERT", ratio=single / raw_single
+    )
     figure("vitals: API batches of 100", batch, "rows/s", target=">= 50 % of COPY", ratio=batch / copy)
 
 

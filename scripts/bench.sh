@@ -36,7 +36,7 @@ out=benchmarks/results/latest.txt
   echo "# make bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -srm); PostgreSQL $(psql --version | awk '{print $3}'); gunicorn ${BENCH_WEB_WORKERS:-3} workers"
 } | tee "$out"
-for bench in benchmarks/[a-z]*.py; do
+for bench in benchmarks/${BENCH:-[a-z]*}.py; do
   say "$bench"
   "$PY" "$bench" 2>&1 | tee -a "$out"
 done
