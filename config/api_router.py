@@ -45,7 +45,7 @@ from monitoring.bedside_api import (
     SessionStartApi,
     SessionStopApi,
 )
-from monitoring.followups.api import FollowUpViewSet, InboxMessageViewSet
+from monitoring.followups.api import FollowUpViewSet, InboxViewSet
 from monitoring.maintenance_api import (
     CourseOutcomeApi,
     MaintenanceAcceptApi,
@@ -70,7 +70,7 @@ router.register("ledger/entries", EntryViewSet, basename="ledger-entry")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("followups", FollowUpViewSet, basename="followup")
-router.register("inbox", InboxMessageViewSet, basename="inbox")
+router.register("inbox", InboxViewSet, basename="inbox")
 
 app_name = "api"
 MAINTENANCE = "courses/<int:pk>/maintenance-recommendation/"

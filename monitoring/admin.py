@@ -7,7 +7,6 @@ from monitoring.models import (
     FollowUp,
     FollowUpDelivery,
     FollowUpEvent,
-    InboxMessage,
     Intervention,
     RemsMonitoringForm,
     SessionAmendment,
@@ -54,13 +53,8 @@ class FollowUpAdmin(ReadOnlyAdmin):
 
 @admin.register(FollowUpDelivery)
 class FollowUpDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("followup", "round", "channel", "recipient", "sent_at")
+    list_display = ("followup", "round", "channel", "recipient", "sent_at", "read_at")
     list_filter = ("channel",)
-
-
-@admin.register(InboxMessage)
-class InboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("user", "followup", "round", "title", "created_at", "read_at")
 
 
 # --- The bedside (issue 4): clinical records, read-only here. ---

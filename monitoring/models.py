@@ -161,6 +161,8 @@ class FollowUp(BaseModel):
     reassignment); a delivery is unique per (follow-up, round, channel, recipient).
     """
 
+    # Not indexed: every dispatch rewrites the row, and each index costs a write.
+    created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=32, choices=FollowUpKind.choices)
     key = models.CharField(max_length=200, unique=True)
     patient = models.ForeignKey(
@@ -184,7 +186,7 @@ class FollowUp(BaseModel):
     escalated_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
     )
     outcome = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -232,7 +234,10 @@ class FollowUpAction(models.TextChoices):
 class FollowUpEvent(AppendOnlyModel):
     """The history of a follow-up (append-only: who did what, with the values before)."""
 
-    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="events")
+    # Indexed by `followupevent_followup` (followup, created_at); no index of their own, so
+    # the dispatch writes as few index entries as it can.
+    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="events", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
     action = models.CharField(max_length=12, choices=FollowUpAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
@@ -250,40 +255,31 @@ class FollowUpEvent(AppendOnlyModel):
 
 class FollowUpDelivery(models.Model):
     """One notification sent: unique per (follow-up, round, channel, recipient), written in
-    the same transaction as the send, so a retried or redelivered task never sends twice."""
+    the same transaction as the send, so a retried or redelivered task never sends twice.
 
-    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="deliveries")
+    The in-app inbox is the `inbox` channel's rows: each is one entry in the recipient's
+    inbox (`read_at` when they opened it), so nothing is written twice for it."""
+
+    # Indexed by the unique constraint (followup, round, channel, recipient).
+    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     round = models.PositiveSmallIntegerField()
     channel = models.CharField(max_length=16)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     sent_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["sent_at", "id"]
+        indexes = [
+            # The inbox (recipient's rows, newest first); also serves the recipient foreign key.
+            models.Index(fields=["recipient", "-sent_at"], name="followupdelivery_recipient")
+        ]
         constraints = [
             models.UniqueConstraint(fields=["followup", "round", "channel", "recipient"], name="followupdelivery_once")
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient_id} for follow-up {self.followup_id} round {self.round}"
-
-
-class InboxMessage(BaseModel):
-    """The in-app inbox: one row per notification to a staff member."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="inbox")
-    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="inbox_messages")
-    round = models.PositiveSmallIntegerField(default=0)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"], name="inbox_user_unread")]
-
-    def __str__(self) -> str:
-        return self.title
 
 
 # --- Running a session at the chair (CLINICAL.md §3-4): its history, what is recorded

@@ -11,24 +11,27 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Site, User
 from clinic.policy import DEFAULT_POLICY
+from monitoring.followups import sql as followup_sql
 from monitoring.models import (
     OPEN_FOLLOWUP_STATUSES,
     AssigneeRole,
     FollowUp,
     FollowUpAction,
+    FollowUpDelivery,
     FollowUpEvent,
     FollowUpKind,
     FollowUpStatus,
-    InboxMessage,
 )
 from patients.models import Patient
+
+INBOX_CHANNEL = "inbox"
 
 
 @dataclass(frozen=True)
@@ -70,77 +73,36 @@ def _spec_validate(spec: FollowUpSpec) -> None:
         raise ValidationError(errors)
 
 
-_COLUMNS = (
-    "created_at",
-    "updated_at",
-    "kind",
-    "key",
-    "patient_id",
-    "site_id",
-    "subject_type",
-    "subject_id",
-    "due_at",
-    "assignee_role",
-    "assignee_id",
-    "status",
-    "note",
-    "round",
-    "escalate_at",
-    "escalate_role",
-    "outcome",
-    "cancel_reason",
-)
-
-
-def followups_ensure_many(specs: Sequence[FollowUpSpec], *, batch_size: int = 1000) -> list[int]:
+def followups_ensure_many(specs: Sequence[FollowUpSpec]) -> list[int]:
     """INSERT ... ON CONFLICT (key) DO NOTHING for every spec; returns the ids created.
 
-    One statement per batch (plus one for the "created" events), whatever already exists.
+    Two statements (the rows, and the "created" events), whatever the number of specs and
+    whatever already exists.
     """
     for spec in specs:
         _spec_validate(spec)
-    created: list[int] = []
     if not specs:
-        return created
-    now = timezone.now()
-    table = FollowUp._meta.db_table
-    cols = ", ".join(f'"{c}"' for c in _COLUMNS)
-    row_sql = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    with transaction.atomic(), connection.cursor() as cursor:
-        for start in range(0, len(specs), batch_size):
-            chunk = specs[start : start + batch_size]
-            params: list[Any] = []
-            for s in chunk:
-                params += [
-                    now,
-                    now,
-                    s.kind,
-                    s.key,
-                    s.patient_id,
-                    s.site_id,
-                    s.subject_type,
-                    s.subject_id,
-                    s.due_at,
-                    s.assignee_role,
-                    s.assignee_id,
-                    "pending",
-                    s.note,
-                    0,
-                    s.escalate_at,
-                    s.escalate_role,
-                    "",
-                    "",
-                ]
-            cursor.execute(
-                f'INSERT INTO "{table}" ({cols}) VALUES {", ".join([row_sql] * len(chunk))} '  # noqa: S608
-                'ON CONFLICT ("key") DO NOTHING RETURNING "id"',
-                params,
-            )
-            created += [row[0] for row in cursor.fetchall()]
-        if created:
-            FollowUpEvent.objects.bulk_create(
-                [FollowUpEvent(followup_id=pk, action=FollowUpAction.CREATED) for pk in created]
-            )
+        return []
+    rows = [
+        {
+            "kind": s.kind,
+            "key": s.key,
+            "patient_id": s.patient_id,
+            "site_id": s.site_id,
+            "subject_type": s.subject_type,
+            "subject_id": s.subject_id,
+            "due_at": s.due_at,
+            "assignee_role": s.assignee_role,
+            "assignee_id": s.assignee_id,
+            "note": s.note,
+            "escalate_at": s.escalate_at,
+            "escalate_role": s.escalate_role,
+        }
+        for s in specs
+    ]
+    with transaction.atomic():
+        created = followup_sql.insert_followups(rows, timezone.now())
+        followup_sql.insert_events(created, FollowUpAction.CREATED)
     return created
 
 
@@ -384,17 +346,17 @@ def followups_reschedule(*, changes: Sequence[tuple[int, datetime, datetime | No
 
 
 @transaction.atomic
-def inbox_message_read(*, user: User, message_id: int | str) -> InboxMessage:
-    """Mark one of the user's own inbox messages read (another's answers 404)."""
+def inbox_entry_read(*, user: User, entry_id: int | str) -> FollowUpDelivery:
+    """Mark one of the user's own inbox entries read (another's answers 404)."""
     try:
-        message = (
-            InboxMessage.objects.select_for_update(of=("self",))
+        entry = (
+            FollowUpDelivery.objects.select_for_update(of=("self",))
             .select_related("followup")
-            .get(pk=int(message_id), user=user)
+            .get(pk=int(entry_id), recipient=user, channel=INBOX_CHANNEL)
         )
-    except (InboxMessage.DoesNotExist, ValueError, TypeError) as error:
+    except (FollowUpDelivery.DoesNotExist, ValueError, TypeError) as error:
         raise Http404 from error
-    if message.read_at is None:
-        message.read_at = timezone.now()
-        message.save(update_fields=["read_at", "updated_at"])
-    return message
+    if entry.read_at is None:
+        entry.read_at = timezone.now()
+        entry.save(update_fields=["read_at"])
+    return entry

@@ -17,13 +17,14 @@ from clinic.core.roles import STAFF
 from clinic.models import User
 from monitoring import followups as services
 from monitoring.followups import selectors
+from monitoring.followups.dispatch import followup_title
 from monitoring.models import (
     AssigneeRole,
     FollowUp,
+    FollowUpDelivery,
     FollowUpEvent,
     FollowUpKind,
     FollowUpStatus,
-    InboxMessage,
 )
 
 STATUS_FILTERS = [selectors.OPEN, *FollowUpStatus.values]
@@ -205,32 +206,37 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._answer(followup)
 
 
-class InboxMessageSerializer(serializers.ModelSerializer):
+class InboxEntrySerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="followup.kind", read_only=True)
     due_at = serializers.DateTimeField(source="followup.due_at", read_only=True)
+    title = serializers.SerializerMethodField()
 
     class Meta:
-        model = InboxMessage
-        fields = ("id", "followup", "kind", "due_at", "round", "title", "body", "created_at", "read_at")
+        model = FollowUpDelivery
+        fields = ("id", "followup", "kind", "due_at", "round", "title", "sent_at", "read_at")
+
+    def get_title(self, obj: FollowUpDelivery) -> str:
+        return followup_title(obj.followup, round_=obj.round)
 
 
-class InboxMessageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The signed-in staff member's in-app notifications; `read` marks one read."""
+class InboxViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The signed-in staff member's in-app notifications (one per follow-up and round they
+    were told of), newest first; `read` marks one read."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"*": STAFF}
-    serializer_class = InboxMessageSerializer
+    serializer_class = InboxEntrySerializer
 
-    def get_queryset(self) -> QuerySet[InboxMessage]:
+    def get_queryset(self) -> QuerySet[FollowUpDelivery]:
         unread = self.request.query_params.get("unread") in ("1", "true")
-        return selectors.inbox_message_list(user=actor(self.request), unread=unread)
+        return selectors.inbox_list(user=actor(self.request), unread=unread)
 
     @extend_schema(parameters=[OpenApiParameter("unread", bool)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses={200: InboxMessageSerializer})
+    @extend_schema(request=None, responses={200: InboxEntrySerializer})
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str) -> Response:
-        message = services.inbox_message_read(user=actor(request), message_id=pk)
-        return Response(InboxMessageSerializer(message).data)
+        entry = services.inbox_entry_read(user=actor(request), entry_id=pk)
+        return Response(InboxEntrySerializer(entry).data)

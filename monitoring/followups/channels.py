@@ -10,17 +10,17 @@ is rolled back and retried. Messages carry no patient data (kind, due time and a
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils.module_loading import import_string
 
 from clinic.models import User
-from monitoring.models import InboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ class Channel(Protocol):
 
 
 class InboxChannel:
-    """The in-app inbox: a row per notification, in the delivery transaction (exactly once)."""
+    """The in-app inbox. Its delivery rows are the inbox entries (`GET /api/v1/inbox/`),
+    written in the delivery transaction: exactly once, and nothing more to send."""
 
     name = "inbox"
 
@@ -57,24 +58,18 @@ class InboxChannel:
         return True
 
     def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
-        InboxMessage.objects.bulk_create(
-            [
-                InboxMessage(
-                    user=n.recipient, followup_id=n.followup_id, round=n.round, title=n.title[:200], body=n.body
-                )
-                for n in notifications
-            ],
-            batch_size=1000,
-        )
         return notifications
 
 
 class EmailChannel:
     """E-mail through Django's backend (`EMAIL_BACKEND`, SMTP settings from the environment).
 
+    One message per recipient per batch: a single follow-up is one e-mail about it; several
+    that come due together (a busy morning, beat catching up) are one digest listing each,
+    never a burst of e-mails. Header `X-Followup-Ids` lists `id:round` of what it covers.
     One connection per batch; a message the server refuses is reported as failed, so only it
     is retried. If the process dies after the server accepted a message and before the
-    delivery transaction commits, that one message is sent again: the window is the commit.
+    delivery transaction commits, that message is sent again: the window is the commit.
     """
 
     name = "email"
@@ -85,28 +80,40 @@ class EmailChannel:
     def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
         if not notifications:
             return []
+        by_recipient: dict[int, list[Notification]] = defaultdict(list)
+        for n in notifications:
+            by_recipient[n.recipient.pk].append(n)
         delivered: list[Notification] = []
         connection = get_connection(fail_silently=False)
         try:
             connection.open()
-            for n in notifications:
-                message = EmailMessage(
-                    subject=n.title,
-                    body=n.body,
-                    to=[n.recipient.email],
-                    connection=connection,
-                    headers={"X-Followup-Id": str(n.followup_id), "X-Followup-Round": str(n.round)},
-                )
+            for items in by_recipient.values():
+                message = self._message(items, connection)
                 try:
                     sent = connection.send_messages([message])
                 except Exception:  # one refused message must not fail the batch
-                    logger.warning("E-mail for follow-up %s refused; it will be retried.", n.followup_id, exc_info=True)
+                    logger.warning("A follow-up e-mail was refused; it will be retried.", exc_info=True)
                     continue
                 if sent:
-                    delivered.append(n)
+                    delivered.extend(items)
         finally:
             connection.close()
         return delivered
+
+    @staticmethod
+    def _message(items: Sequence[Notification], connection: Any) -> EmailMessage:
+        if len(items) == 1:
+            subject, body = items[0].title, items[0].body
+        else:
+            subject = f"{len(items)} follow-ups need you"
+            body = "\n\n".join(f"- {n.title}\n  {n.body}" for n in items)
+        return EmailMessage(
+            subject=subject,
+            body=body,
+            to=[items[0].recipient.email],
+            connection=connection,
+            headers={"X-Followup-Ids": ",".join(f"{n.followup_id}:{n.round}" for n in items)},
+        )
 
 
 def channels_get() -> list[Channel]:

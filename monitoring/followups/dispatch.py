@@ -19,23 +19,22 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from clinic.models import User
+from monitoring.followups import sql
 from monitoring.followups.channels import Channel, Notification, channels_get
 from monitoring.followups.timing import site_zone
 from monitoring.models import (
     OPEN_FOLLOWUP_STATUSES,
     FollowUp,
     FollowUpAction,
-    FollowUpDelivery,
-    FollowUpEvent,
     FollowUpKind,
     FollowUpStatus,
 )
@@ -102,9 +101,11 @@ def followups_claim_due(
         if escalating:
             before = {
                 r["id"]: r
-                for r in FollowUp.objects.filter(id__in=escalating).values("id", "assignee_role", "assignee_id", "kind")
+                for r in FollowUp.objects.filter(id__in=ids_in(escalating)).values(
+                    "id", "assignee_role", "assignee_id", "kind"
+                )
             }
-            FollowUp.objects.filter(id__in=escalating).update(
+            FollowUp.objects.filter(id__in=ids_in(escalating)).update(
                 assignee_role=Coalesce(NullIf(F("escalate_role"), Value("")), F("assignee_role")),
                 assignee=None,
                 kind=Case(
@@ -117,21 +118,19 @@ def followups_claim_due(
                 queued_at=now,
                 updated_at=now,
             )
-            FollowUpEvent.objects.bulk_create(
-                [
-                    FollowUpEvent(
-                        followup_id=pk,
-                        action=FollowUpAction.ESCALATED,
-                        data={
-                            "before": {
-                                "assignee_role": before[pk]["assignee_role"],
-                                "assignee": before[pk]["assignee_id"],
-                                "kind": before[pk]["kind"],
-                            }
-                        },
-                    )
+            sql.insert_events(
+                escalating,
+                FollowUpAction.ESCALATED,
+                data=[
+                    {
+                        "before": {
+                            "assignee_role": before[pk]["assignee_role"],
+                            "assignee": before[pk]["assignee_id"],
+                            "kind": before[pk]["kind"],
+                        }
+                    }
                     for pk in escalating
-                ]
+                ],
             )
         due = list(
             FollowUp.objects.select_for_update(skip_locked=True)
@@ -139,12 +138,14 @@ def followups_claim_due(
                 Q(status=FollowUpStatus.PENDING, due_at__lte=now)
                 | Q(status=FollowUpStatus.QUEUED, queued_at__lt=now - dispatch_lease())
             )
-            .exclude(id__in=escalating)
+            .exclude(id__in=ids_in(escalating))
             .order_by("due_at", "id")
             .values_list("id", flat=True)[: max(limit - len(escalating), 0)]
         )
         if due:
-            FollowUp.objects.filter(id__in=due).update(status=FollowUpStatus.QUEUED, queued_at=now, updated_at=now)
+            FollowUp.objects.filter(id__in=ids_in(due)).update(
+                status=FollowUpStatus.QUEUED, queued_at=now, updated_at=now
+            )
         ids = escalating + due
         if ids:
             transaction.on_commit(lambda: send(ids))
@@ -152,6 +153,39 @@ def followups_claim_due(
 
 
 # --- delivery ---
+
+
+# What the delivery reads of each follow-up (not the free text).
+DELIVERY_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "round",
+    "due_at",
+    "patient_id",
+    "site_id",
+    "site__time_zone",
+    "assignee_role",
+    "assignee_id",
+    "escalated_at",
+)
+
+
+def ids_in(ids: Sequence[int]) -> RawSQL:
+    """`id__in=ids_in(ids)`: the ids as one array parameter (`unnest`), so building the query
+    does not cost a parameter per id."""
+    return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+
+
+def _portal_accounts(rows: Sequence[FollowUp]) -> dict[int, User]:
+    """The patients' portal accounts for the patient-first rows (one query, when any)."""
+    patient_ids = {r.patient_id for r in rows if r.kind in PATIENT_FIRST_KINDS and r.round == 0 and r.patient_id}
+    if not patient_ids:
+        return {}
+    return {
+        u.patient.pk: u  # type: ignore[attr-defined]
+        for u in User.objects.filter(patient__in=patient_ids, is_active=True).select_related("patient")
+    }
 
 
 def _recipients(rows: Sequence[FollowUp]) -> dict[int, list[User]]:
@@ -174,11 +208,12 @@ def _recipients(rows: Sequence[FollowUp]) -> dict[int, list[User]]:
             everywhere[user.role].append(user)
         else:
             by_role_site[(user.role, member.site_id)].append(user)
+    portals = _portal_accounts(rows)
     out: dict[int, list[User]] = {}
     for row in rows:
         if row.kind in PATIENT_FIRST_KINDS and row.round == 0:
-            portal = row.patient.user if row.patient is not None and row.patient.user_id else None
-            out[row.pk] = [portal] if portal is not None and portal.is_active else []
+            portal = portals.get(row.patient_id) if row.patient_id else None
+            out[row.pk] = [portal] if portal is not None else []
         elif row.assignee_id is not None:
             out[row.pk] = [named[row.assignee_id]] if row.assignee_id in named else []
         elif row.site_id is None:
@@ -188,58 +223,31 @@ def _recipients(rows: Sequence[FollowUp]) -> dict[int, list[User]]:
     return out
 
 
+def _when(row: FollowUp) -> str:
+    return timezone.localtime(row.due_at, site_zone(row.site)).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def followup_title(row: FollowUp, *, round_: int | None = None) -> str:
+    """What a notification about this follow-up says: kind and due time, never patient data."""
+    if row.kind in PATIENT_FIRST_KINDS and (row.round if round_ is None else round_) == 0:
+        return "Please fill in your questionnaire before your next session"
+    prefix = "overdue" if row.escalated_at else "due"
+    return f"{FollowUpKind(row.kind).label}: {prefix} {_when(row)}"
+
+
 def _message(row: FollowUp) -> tuple[str, str]:
     """Title and body: kind and due time only, never patient data."""
-    label = FollowUpKind(row.kind).label
-    due_local = timezone.localtime(row.due_at, site_zone(row.site))
-    when = due_local.strftime("%a %d %b %Y %H:%M %Z")
+    title = followup_title(row)
     if row.kind in PATIENT_FIRST_KINDS and row.round == 0:
-        return (
-            "Please fill in your questionnaire before your next session",
+        portal = getattr(settings, "FOLLOWUP_PORTAL_URL", "")
+        return title, (
             "Your clinic asks you to fill in your questionnaire before your next session. "
-            f"Sign in to the patient portal to answer it. {getattr(settings, 'FOLLOWUP_PORTAL_URL', '')}".strip(),
-        )
+            f"Sign in to the patient portal to answer it. {portal}"
+        ).strip()
     prefix = "Overdue" if row.escalated_at else "Due"
-    title = f"{label}: {prefix.lower()} {when}"
     link = getattr(settings, "FOLLOWUP_INBOX_URL", "/api/v1/followups/")
-    return title, f"{prefix}: {label} (follow-up #{row.pk}), due {when}.\nOpen your follow-ups: {link}{row.pk}/"
-
-
-def _insert_deliveries(channel: str, pairs: Sequence[tuple[FollowUp, User]], now: datetime) -> set[tuple[int, int]]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the (follow-up, recipient) pairs that are new."""
-    created: set[tuple[int, int]] = set()
-    table = FollowUpDelivery._meta.db_table
-    with connection.cursor() as cursor:
-        for start in range(0, len(pairs), 2000):
-            chunk = pairs[start : start + 2000]
-            params: list[Any] = []
-            for row, user in chunk:
-                params += [row.pk, row.round, channel, user.pk, now]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f'INSERT INTO "{table}" ("followup_id", "round", "channel", "recipient_id", "sent_at") '  # noqa: S608
-                f"VALUES {values} ON CONFLICT ON CONSTRAINT followupdelivery_once DO NOTHING "
-                'RETURNING "followup_id", "recipient_id"',
-                params,
-            )
-            created.update((f, r) for f, r in cursor.fetchall())
-    return created
-
-
-def _delete_deliveries(channel: str, failed: Sequence[Notification]) -> None:
-    if not failed:
-        return
-    table = FollowUpDelivery._meta.db_table
-    values = ", ".join(["(%s, %s, %s)"] * len(failed))
-    params: list[Any] = []
-    for n in failed:
-        params += [n.followup_id, n.round, n.recipient.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'DELETE FROM "{table}" WHERE "channel" = %s AND ("followup_id", "round", "recipient_id") '  # noqa: S608
-            f"IN ({values})",
-            [channel, *params],
-        )
+    label = FollowUpKind(row.kind).label
+    return title, f"{prefix}: {label} (follow-up #{row.pk}), due {_when(row)}.\nOpen your follow-ups: {link}{row.pk}/"
 
 
 @dataclass(frozen=True)
@@ -258,8 +266,9 @@ def followups_deliver(*, followup_ids: Sequence[int], channels: Sequence[Channel
     with transaction.atomic():
         rows = list(
             FollowUp.objects.select_for_update(of=("self",))
-            .select_related("patient__user", "site")
-            .filter(id__in=list(followup_ids), status=FollowUpStatus.QUEUED)
+            .select_related("site")
+            .only(*DELIVERY_FIELDS)
+            .filter(id__in=ids_in(followup_ids), status=FollowUpStatus.QUEUED)
             .order_by("id")
         )
         if not rows:
@@ -268,52 +277,63 @@ def followups_deliver(*, followup_ids: Sequence[int], channels: Sequence[Channel
         messages = {row.pk: _message(row) for row in rows}
         failed_rows: set[int] = set()
         per_row: dict[int, int] = defaultdict(int)
+        users = {u.id: u for people in recipients.values() for u in people}
         for channel in channels:
-            pairs = [(row, user) for row in rows for user in recipients[row.pk] if channel.accepts(user)]
+            reachable = {uid for uid, u in users.items() if channel.accepts(u)}
+            pairs = [(row, u.id) for row in rows for u in recipients[row.id] if u.id in reachable]
             if not pairs:
                 continue
-            created = _insert_deliveries(channel.name, pairs, now)
+            created = sql.insert_deliveries(
+                channel.name,
+                [row.id for row, _ in pairs],
+                [row.round for row, _ in pairs],
+                [uid for _, uid in pairs],
+                now,
+            )
             todo = [
                 Notification(
-                    followup_id=row.pk,
+                    followup_id=row.id,
                     round=row.round,
-                    recipient=user,
-                    title=messages[row.pk][0],
-                    body=messages[row.pk][1],
+                    recipient=users[uid],
+                    title=messages[row.id][0],
+                    body=messages[row.id][1],
                     due_at=row.due_at,
                 )
-                for row, user in pairs
-                if (row.pk, user.pk) in created
+                for row, uid in pairs
+                if (row.id, uid) in created
             ]
             if not todo:
                 continue
             done = channel.send(todo)
             done_keys = {(n.followup_id, n.recipient.pk) for n in done}
             failed = [n for n in todo if (n.followup_id, n.recipient.pk) not in done_keys]
-            _delete_deliveries(channel.name, failed)
+            sql.delete_deliveries(
+                channel.name,
+                [n.followup_id for n in failed],
+                [n.round for n in failed],
+                [n.recipient.pk for n in failed],
+            )
             failed_rows.update(n.followup_id for n in failed)
             sent[channel.name] += len(done)
             for n in done:
                 per_row[n.followup_id] += 1
         notified = [row.pk for row in rows if row.pk not in failed_rows]
         if notified:
-            FollowUp.objects.filter(id__in=notified).update(
+            FollowUp.objects.filter(id__in=ids_in(notified)).update(
                 status=FollowUpStatus.NOTIFIED, notified_at=now, updated_at=now
             )
             by_id = {row.pk: row for row in rows}
-            FollowUpEvent.objects.bulk_create(
-                [
-                    FollowUpEvent(
-                        followup_id=pk,
-                        action=FollowUpAction.NOTIFIED,
-                        data={
-                            "round": by_id[pk].round,
-                            "deliveries": per_row[pk],
-                            "recipients": [u.pk for u in recipients[pk]],
-                        },
-                    )
+            sql.insert_events(
+                notified,
+                FollowUpAction.NOTIFIED,
+                data=[
+                    {
+                        "round": by_id[pk].round,
+                        "deliveries": per_row[pk],
+                        "recipients": [u.pk for u in recipients[pk]],
+                    }
                     for pk in notified
-                ]
+                ],
             )
     if failed_rows:
         logger.warning("Follow-up delivery failed for %d follow-ups; retrying.", len(failed_rows))

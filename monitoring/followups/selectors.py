@@ -6,7 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from clinic.models import Role, StaffMember, User
-from monitoring.models import OPEN_FOLLOWUP_STATUSES, FollowUp, FollowUpEvent, InboxMessage
+from monitoring.models import OPEN_FOLLOWUP_STATUSES, FollowUp, FollowUpDelivery, FollowUpEvent
 
 OPEN = "open"
 
@@ -69,8 +69,9 @@ def followup_get(*, user: User, followup_id: int | str) -> FollowUp:
         raise Http404 from error
 
 
-def inbox_message_list(*, user: User, unread: bool = False) -> QuerySet[InboxMessage]:
-    qs = InboxMessage.objects.filter(user=user).select_related("followup")
+def inbox_list(*, user: User, unread: bool = False) -> QuerySet[FollowUpDelivery]:
+    """The user's in-app inbox: their `inbox` deliveries, newest first."""
+    qs = FollowUpDelivery.objects.filter(recipient=user, channel="inbox").select_related("followup__site")
     if unread:
         qs = qs.filter(read_at__isnull=True)
-    return qs.order_by("-created_at", "-id")
+    return qs.order_by("-sent_at", "-id")

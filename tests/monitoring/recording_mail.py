@@ -32,15 +32,13 @@ class RecordingBackend(BaseEmailBackend):
             for message in email_messages:
                 if delay:
                     time.sleep(delay)
-                cursor.execute(
-                    f"INSERT INTO {SENT_MAIL_TABLE} (followup_id, round, recipient, pid) "  # noqa: S608
-                    "VALUES (%s, %s, %s, %s)",
-                    [
-                        int(message.extra_headers["X-Followup-Id"]),
-                        int(message.extra_headers["X-Followup-Round"]),
-                        message.to[0],
-                        os.getpid(),
-                    ],
-                )
+                # One row per follow-up the message covers (a digest covers several).
+                for item in message.extra_headers["X-Followup-Ids"].split(","):
+                    followup_id, round_ = item.split(":")
+                    cursor.execute(
+                        f"INSERT INTO {SENT_MAIL_TABLE} (followup_id, round, recipient, pid) "  # noqa: S608
+                        "VALUES (%s, %s, %s, %s)",
+                        [int(followup_id), int(round_), message.to[0], os.getpid()],
+                    )
                 sent += 1
         return sent

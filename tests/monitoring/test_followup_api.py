@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from monitoring.followups import followup_ensure
 from monitoring.followups.dispatch import followups_claim_due, followups_deliver
-from monitoring.models import FollowUp, InboxMessage
+from monitoring.models import FollowUp, FollowUpDelivery
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +179,6 @@ def test_inbox_messages_list_and_read(api, users, other_patient):
     message_id = body[0]["id"]
     assert client.post(f"/api/v1/inbox/{message_id}/read/").status_code == 200
     assert client.get("/api/v1/inbox/", {"unread": "1"}).json() == []
-    assert InboxMessage.objects.get(pk=message_id).read_at is not None
+    assert FollowUpDelivery.objects.get(pk=message_id).read_at is not None
     # Another staff member's message answers 404.
     assert api(users["clinician"]).post(f"/api/v1/inbox/{message_id}/read/").status_code == 404

@@ -21,7 +21,7 @@ from monitoring.followups import (
 )
 from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
 from monitoring.followups.dispatch import followups_claim_due, followups_deliver
-from monitoring.models import FollowUp, FollowUpDelivery, InboxMessage
+from monitoring.models import FollowUp, FollowUpDelivery
 from tests.factories import PatientFactory, SiteFactory, StaffMemberFactory, UserFactory
 from tests.monitoring.followup_helpers import due_followups, staff
 
@@ -37,6 +37,13 @@ def _tick(now: datetime | None = None) -> list[int]:
     return claimed.ids
 
 
+def _emailed() -> list[tuple[int, str]]:
+    """(follow-up, recipient) for every follow-up covered by an e-mail sent so far."""
+    return [
+        (int(item.split(":")[0]), m.to[0]) for m in mail.outbox for item in m.extra_headers["X-Followup-Ids"].split(",")
+    ]
+
+
 def _claim(now: datetime | None = None) -> list[int]:
     """A tick whose enqueued message is lost (never delivered)."""
     return followups_claim_due(now=now, enqueue=lambda ids: None).ids
@@ -48,10 +55,13 @@ def test_due_followups_reach_every_assignee_once_by_inbox_and_email():
     ids = due_followups(3)
     with CaptureQueriesContext(connection):
         assert sorted(_tick()) == sorted(ids)
-    assert InboxMessage.objects.count() == 6
-    assert set(InboxMessage.objects.values_list("user_id", flat=True)) == {u.pk for u in nurses}
-    assert len(mail.outbox) == 6
-    assert {tuple(m.to) for m in mail.outbox} == {(u.email,) for u in nurses}
+    inbox = FollowUpDelivery.objects.filter(channel="inbox")
+    assert inbox.count() == 6
+    assert set(inbox.values_list("recipient_id", flat=True)) == {u.pk for u in nurses}
+    # One digest per nurse covering the three follow-ups: each pair exactly once.
+    assert len(mail.outbox) == 2
+    assert sorted(_emailed()) == sorted((pk, u.email) for pk in ids for u in nurses)
+    assert {m.subject for m in mail.outbox} == {"3 follow-ups need you"}
     assert set(FollowUp.objects.values_list("status", flat=True)) == {"notified"}
     assert FollowUpDelivery.objects.count() == 12
     # A second tick, a redelivered message, a retry: nothing more is sent.
@@ -59,8 +69,8 @@ def test_due_followups_reach_every_assignee_once_by_inbox_and_email():
     followups_deliver(followup_ids=ids)
     FollowUp.objects.filter(id__in=ids).update(status="queued")  # as if a copy of the message came back
     followups_deliver(followup_ids=ids)
-    assert InboxMessage.objects.count() == 6
-    assert len(mail.outbox) == 6
+    assert FollowUpDelivery.objects.filter(channel="inbox").count() == 6
+    assert len(_emailed()) == 6
 
 
 def test_not_yet_due_is_not_sent():
@@ -70,7 +80,7 @@ def test_not_yet_due_is_not_sent():
     assert len(mail.outbox) == 0
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert len(_tick()) == 2
-    assert len(mail.outbox) == 2
+    assert len(_emailed()) == 2
 
 
 def test_messages_carry_no_patient_data():
@@ -82,8 +92,9 @@ def test_messages_carry_no_patient_data():
     text = message.subject + message.body
     for secret in ("Zebedee", "Quartermaine", "MRN-SECRET-1"):
         assert secret not in text
-    inbox = InboxMessage.objects.get()
-    assert "Zebedee" not in inbox.title + inbox.body
+    from monitoring.followups.dispatch import followup_title
+
+    assert "Zebedee" not in followup_title(FollowUp.objects.get())
 
 
 def test_booster_overdue_after_7_days_goes_to_the_clinician():
@@ -183,7 +194,7 @@ def test_a_lost_message_is_queued_again_after_the_lease_and_sent_once():
     with override_settings(FOLLOWUP_DISPATCH_LEASE_SECONDS=60):
         later = timezone.now() + timedelta(seconds=61)
         assert sorted(_tick(now=later)) == sorted(ids)
-    assert len(mail.outbox) == 3
+    assert len(_emailed()) == 3
 
 
 class FlakyEmail(EmailChannel):
@@ -209,7 +220,7 @@ def test_a_refused_email_is_retried_alone():
     second = followups_deliver(followup_ids=claimed, channels=[InboxChannel(), FlakyEmail()])
     assert second.notified == [pk]
     assert [m.to for m in mail.outbox] == [[nurses[0].email], [nurses[1].email]]
-    assert InboxMessage.objects.count() == 2  # the inbox was not written twice
+    assert FollowUpDelivery.objects.filter(channel="inbox").count() == 2  # the inbox was not written twice
 
 
 sms_outbox: list[tuple[int, str]] = []
@@ -270,11 +281,12 @@ def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_que
     ids = due_followups(size)
     FollowUp.objects.filter(id__in=ids[: size // 2]).update(assignee_role="clinician")
     claimed = _claim()
-    # savepoint, lock+select, staff, named assignees (none), inbox deliveries, inbox rows,
-    # e-mail deliveries, status update, events, release
-    with django_assert_num_queries(9):
+    # savepoint, lock+select, staff, inbox deliveries, e-mail deliveries, status update,
+    # events, release (the in-app inbox is the inbox deliveries: nothing more to write)
+    with django_assert_num_queries(8):
         followups_deliver(followup_ids=claimed)
-    assert len(mail.outbox) == (size - size // 2) * 2 + size // 2
+    assert len(_emailed()) == (size - size // 2) * 2 + size // 2
+    assert len(mail.outbox) == 3  # one digest per recipient
 
 
 @pytest.mark.parametrize("size", [5, 60])
