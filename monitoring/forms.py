@@ -3,7 +3,7 @@
 
 from django import forms
 
-from monitoring.models import Consciousness
+from monitoring.models import Consciousness, ConsentMethod, SideEffectKind, SideEffectSeverity
 
 
 def _number(label: str, **attrs: object) -> forms.IntegerField:
@@ -77,3 +77,56 @@ class FollowUpSnoozeForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M"],
     )
     reason = forms.CharField(label="Why later", max_length=2000)
+
+
+# ---- the bedside page (monitoring.bedside services) --------------------------------------------
+
+
+class ConsentForm(forms.Form):
+    method = forms.ChoiceField(label="Consent", choices=ConsentMethod.choices, initial=ConsentMethod.WRITTEN)
+    document_reference = forms.CharField(label="Document reference", required=False, max_length=120)
+
+
+class EscortForm(forms.Form):
+    name = forms.CharField(label="Escort's name", max_length=120)
+    phone = forms.CharField(
+        label="Escort's phone", max_length=32, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
+    )
+    relationship = forms.CharField(label="Relationship", required=False, max_length=60)
+
+
+class ReasonStepForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=2000)
+
+
+class CompleteForm(forms.Form):
+    actual_dose_mg = forms.DecimalField(
+        label="Dose given (mg)",
+        max_digits=9,
+        decimal_places=1,
+        min_value=0,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+    note = forms.CharField(label="Note", required=False, max_length=2000)
+
+
+class StopForm(forms.Form):
+    actual_dose_mg = CompleteForm.base_fields["actual_dose_mg"]
+    reason = forms.CharField(label="Why it stops early", max_length=2000)
+
+
+class DischargeForm(forms.Form):
+    note = forms.CharField(label="Discharge note", required=False, max_length=2000)
+
+
+class SideEffectForm(forms.Form):
+    kind = forms.ChoiceField(label="Side effect", choices=SideEffectKind.choices, widget=forms.RadioSelect)
+    severity = forms.ChoiceField(
+        label="Severity", choices=SideEffectSeverity.choices, initial=SideEffectSeverity.MILD, widget=forms.RadioSelect
+    )
+    note = forms.CharField(label="Note", required=False, max_length=2000)
+
+
+class AlertForm(forms.Form):
+    alert = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label="Resolution note", required=False, max_length=2000)

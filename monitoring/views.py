@@ -1,12 +1,13 @@
 """Pages at the chair and for the clinician: the day board, the bedside session page, the
 clinician's patient page and worklist. Thin: selectors to read, services to write."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,62 +17,219 @@ from clinic.core.pages import call_service, page_user, role_required, staff_site
 from clinic.models import Role, Site
 from infusions.models import CoursePhase
 from infusions.page_selectors import approval_queue
+from monitoring import alerting, bedside, maintenance_services, outcome_selectors, page_selectors, services
+from monitoring import board as board_selectors
 from monitoring import followups as followup_services
-from monitoring import maintenance_services, outcome_selectors, page_selectors, services
+from monitoring.discharge import UNRESOLVED
 from monitoring.followups import selectors as followup_selectors
 from monitoring.forms import (
     AcceptForm,
+    AlertForm,
     ChangeForm,
+    CompleteForm,
+    ConsentForm,
+    DischargeForm,
+    EscortForm,
     FollowUpCompleteForm,
     FollowUpSnoozeForm,
+    ReasonStepForm,
     RejectForm,
+    SideEffectForm,
+    StopForm,
     VitalsForm,
 )
 from monitoring.maintenance import DECIDABLE_ACTIONS
-from monitoring.models import DecisionKind
+from monitoring.models import DecisionKind, SessionAction
+from monitoring.vitals_due import session_policy
 from patients.charts import score_chart_data
 
 
 @role_required(*roles.CLINICAL)
 def board(request: HttpRequest) -> HttpResponse:
-    """The nurse's day board of their site: alerts on top, then one card per session."""
+    """The nurse's day board of their site (monitoring.board.board_list): open alerts on top,
+    then each chair with who is in it, the status, the latest vitals and the next set due."""
     user = page_user(request)
     site = staff_site(user)
-    sessions = list(page_selectors.active_sessions(user=user, site=site))
-    alerts = page_selectors.alerts_sorted([a for s in sessions for a in getattr(s, "open_alert_rows", [])])
-    session_by_id = {s.pk: s for s in sessions}
-    return render(
-        request,
-        "monitoring/board.html",
-        {"site": site, "sessions": sessions, "alerts": alerts, "session_by_id": session_by_id},
+    entries = board_selectors.board_list(user=user, site=site) if site is not None else []
+    chairs = list(site.chairs.filter(is_active=True).order_by("name", "id")) if site is not None else []
+    by_chair: dict[int | None, list[board_selectors.BoardEntry]] = {}
+    for entry in entries:
+        by_chair.setdefault(entry.chair.pk if entry.chair is not None else None, []).append(entry)
+    rows = [(chair, by_chair.pop(chair.pk, [])) for chair in chairs]
+    unplaced = [entry for group in by_chair.values() for entry in group]
+    alerts = sorted(
+        ((alert, entry) for entry in entries for alert in entry.alerts),
+        key=lambda pair: board_selectors.alert_rank(pair[0]),
     )
+    context = {"site": site, "rows": rows, "unplaced": unplaced, "alerts": alerts, "now": timezone.now()}
+    return render(request, "monitoring/board.html", context)
+
+
+def _board_alerts(entries: list[board_selectors.BoardEntry]) -> list[tuple[Any, board_selectors.BoardEntry]]:
+    """Every unresolved alert at the site with its board entry, the most urgent first."""
+    pairs = [(alert, entry) for entry in entries for alert in entry.alerts]
+    return sorted(pairs, key=lambda pair: board_selectors.alert_rank(pair[0]))
+
+
+# The steps of a session, in the order the buttons show (monitoring.bedside.TRANSITIONS).
+STEP_SERVICES: dict[str, Callable[..., Any]] = {
+    SessionAction.PRECHECK: bedside.session_precheck,
+    SessionAction.START: bedside.session_start,
+    SessionAction.PAUSE: bedside.session_pause,
+    SessionAction.RESUME: bedside.session_resume,
+    SessionAction.COMPLETE: bedside.session_complete,
+    SessionAction.STOP: bedside.session_stop,
+    SessionAction.DISCHARGE: bedside.session_discharge,
+}
+STEP_FORMS: dict[str, type[forms.Form] | None] = {
+    SessionAction.PRECHECK: None,
+    SessionAction.START: None,
+    SessionAction.PAUSE: ReasonStepForm,
+    SessionAction.RESUME: ReasonStepForm,
+    SessionAction.COMPLETE: CompleteForm,
+    SessionAction.STOP: StopForm,
+    SessionAction.DISCHARGE: DischargeForm,
+}
+STEP_LABELS: dict[str, str] = {
+    SessionAction.PRECHECK: "Pre-check",
+    SessionAction.START: "Start infusion",
+    SessionAction.PAUSE: "Pause",
+    SessionAction.RESUME: "Resume",
+    SessionAction.COMPLETE: "Complete dosing",
+    SessionAction.STOP: "Stop early",
+    SessionAction.DISCHARGE: "Discharge and sign",
+}
 
 
 @role_required(*roles.CLINICAL)
-def bedside(request: HttpRequest, session_id: int) -> HttpResponse:
-    """One screen at the chair: log a vitals set, the live chart, alerts and the steps."""
+def bedside_page(request: HttpRequest, session_id: int) -> HttpResponse:
+    """One screen at the chair: log a vitals set, the live chart with the alert thresholds,
+    the alerts to acknowledge, the session's steps, consent and escort, side effects and the
+    discharge checklist. Reads monitoring.board.session_detail_get; writes through
+    monitoring.services / monitoring.bedside / monitoring.alerting."""
     user = page_user(request)
-    view = page_selectors.bedside_get(user=user, session_id=session_id)
-    form = VitalsForm()
-    status = 200
-    if request.method == "POST" and request.POST.get("form") == "vitals":
-        form = VitalsForm(request.POST)
-        if (
-            form.is_valid()
-            and call_service(
-                request, services.vitals_record, form, actor=user, session=view.session, rows=[form.cleaned_data]
-            )
-            is not None
-        ):
-            return redirect("monitoring:bedside", session_id=view.session.pk)
-        status = 400
-    return render(request, "monitoring/bedside.html", _bedside_context(view, form), status=status)
+    detail = board_selectors.session_detail_get(user=user, session_id=session_id)
+    session = detail.session
+    action = request.POST.get("form", "") if request.method == "POST" else ""
+    bound: dict[str, forms.Form] = {}
+    if action:
+        done, form = _bedside_post(request, user, detail, action)
+        if done is not None:
+            messages.success(request, BEDSIDE_DONE.get(action, "Saved."))
+            return redirect("monitoring:bedside", session_id=session.pk)
+        if form is not None:
+            bound[action] = form
+    context = _bedside_context(detail, bound)
+    return render(request, "monitoring/bedside.html", context, status=400 if action else 200)
 
 
-def _bedside_context(view: page_selectors.BedsideView, form: VitalsForm) -> dict[str, Any]:
-    policy, session = view.policy, view.session
-    vitals = view.current_vitals
+BEDSIDE_DONE: dict[str, str] = {
+    "vitals": "Vitals saved.",
+    "consent": "Consent recorded.",
+    "escort": "Escort recorded.",
+    "side_effect": "Side effect recorded.",
+    "alert_ack": "Alert acknowledged.",
+    "alert_resolve": "Alert resolved.",
+    **{step: f"{label}: done." for step, label in STEP_LABELS.items()},
+}
+
+
+def _bedside_post(
+    request: HttpRequest, user: Any, detail: board_selectors.SessionDetail, action: str
+) -> tuple[Any, forms.Form | None]:
+    """Run one bedside form through its service: (the result or None, the bound form)."""
+    session = detail.session
+    if action in STEP_SERVICES:
+        form_class = STEP_FORMS[action]
+        if form_class is None:
+            return call_service(request, STEP_SERVICES[action], None, actor=user, session=session), None
+        form = form_class(request.POST, prefix=action)
+        if not form.is_valid():
+            return None, form
+        return call_service(
+            request, STEP_SERVICES[action], form, actor=user, session=session, **form.cleaned_data
+        ), form
+    forms_by_action: dict[str, type[forms.Form]] = {
+        "vitals": VitalsForm,
+        "consent": ConsentForm,
+        "escort": EscortForm,
+        "side_effect": SideEffectForm,
+        "alert_ack": AlertForm,
+        "alert_resolve": AlertForm,
+    }
+    if action not in forms_by_action:
+        return None, None
+    form = forms_by_action[action](request.POST, prefix=None if action == "vitals" else action)
+    if not form.is_valid():
+        return None, form
+    values = form.cleaned_data
+    if action == "vitals":
+        return call_service(request, services.vitals_record, form, actor=user, session=session, rows=[values]), form
+    if action == "consent":
+        return call_service(
+            request, bedside.consent_record, form, actor=user, session=session, given=True, **values
+        ), form
+    if action == "escort":
+        return call_service(request, bedside.escort_record, form, actor=user, session=session, **values), form
+    if action == "side_effect":
+        return call_service(request, bedside.side_effect_record, form, actor=user, session=session, **values), form
+    alert = next((a for a in detail.alerts if a.pk == values["alert"]), None)
+    if alert is None:
+        raise Http404
+    if action == "alert_ack":
+        return call_service(request, alerting.alert_acknowledge, None, actor=user, alert=alert), None
+    return call_service(request, alerting.alert_resolve, None, actor=user, alert=alert, note=values["note"]), None
+
+
+def _current_vitals(vitals: list[Any]) -> list[Any]:
+    """The sets that count: a corrected set is replaced by its correction."""
+    replaced = {v.supersedes_id for v in vitals if v.supersedes_id}
+    return [v for v in vitals if v.pk not in replaced]
+
+
+def _discharge_checklist(detail: board_selectors.SessionDetail, policy: Any) -> list[dict[str, Any]]:
+    """CLINICAL.md §4, item by item, marked from the service's list of what is unmet."""
+    pct, spo2 = policy.discharge_within_baseline_percent, policy.discharge_spo2_min
+    items: list[tuple[tuple[str, ...], str]] = [
+        (("dosing_not_ended", "observation_time"), "Dosing has ended and the observation time has passed"),
+        (("baseline_missing",), "A baseline vitals set is on record"),
+        (("discharge_vitals_missing",), "A discharge vitals set is recorded"),
+        (("systolic_not_near_baseline",), f"Systolic within {pct} % of baseline"),
+        (("heart_rate_not_near_baseline",), f"Heart rate within {pct} % of baseline"),
+        (("spo2_low",), f"SpO₂ at least {spo2} %"),
+        (("alerts_unresolved",), "No high or emergency alert left open"),
+        (("escort_missing",), "An escort is recorded (no driving until the next day)"),
+    ]
+    if detail.rems_missing is not None:
+        items.append((("rems_form_incomplete",), "The REMS monitoring form is complete"))
+    unmet = {u.rule: u.detail for u in detail.discharge.unmet} if detail.discharge is not None else None
+    checklist = []
+    for rules, label in items:
+        if unmet is None:
+            state, note = "pending", ""
+        else:
+            notes = [unmet[r] for r in rules if r in unmet]
+            state, note = ("unmet", " ".join(notes)) if notes else ("met", "")
+        checklist.append({"label": label, "state": state, "note": note})
+    return checklist
+
+
+def _bedside_context(detail: board_selectors.SessionDetail, bound: dict[str, forms.Form]) -> dict[str, Any]:
+    session = detail.session
+    patient = session.course.patient
+    policy = session_policy(session)
+    vitals = _current_vitals(detail.vitals)
     baseline = next((v for v in reversed(vitals) if v.phase == "baseline"), None)
+    allowed = bedside.allowed_actions(session.status) if session.signed_at is None else []
+    steps = []
+    for step in allowed:
+        form_class = STEP_FORMS[step]
+        form = bound.get(step) or (form_class(prefix=step) if form_class else None)
+        if step in (SessionAction.COMPLETE, SessionAction.STOP) and step not in bound and form is not None:
+            form.initial = {"actual_dose_mg": session.total_dose_mg}
+        steps.append({"action": step, "label": STEP_LABELS[step], "form": form})
+    alerts = sorted((a for a in detail.alerts if a.status in UNRESOLVED), key=board_selectors.alert_rank)
+    appointment = session.appointment if session.appointment_id else None
     chart = {
         "vitals": [
             {
@@ -95,20 +253,26 @@ def _bedside_context(view: page_selectors.BedsideView, form: VitalsForm) -> dict
             "spo2_low_below": policy.spo2_low_below,
         },
         "baseline_systolic": baseline.systolic if baseline else None,
-        "api": {
-            "vitals": reverse("api:session-vitals", args=[session.pk]),
-            "alerts": reverse("api:alert-list") + f"?session={session.pk}",
-        },
-        "time_zone": view.patient.site.time_zone if view.patient.site_id and view.patient.site else "UTC",
+        "api": {"vitals": reverse("api:session-vitals", args=[session.pk])},
+        "time_zone": patient.site.time_zone if patient.site_id and patient.site else "UTC",
     }
     return {
-        "view": view,
+        "detail": detail,
         "session": session,
-        "patient": view.patient,
+        "patient": patient,
         "protocol": session.course.protocol,
+        "chair": appointment.chair if appointment is not None else None,
         "vitals": list(reversed(vitals)),
-        "alerts": view.open_alerts,
-        "form": form,
+        "alerts": alerts,
+        "steps": steps,
+        "signed": session.signed_at is not None,
+        "consent": detail.consents[-1] if detail.consents else None,
+        "escort": detail.escorts[-1] if detail.escorts else None,
+        "checklist": _discharge_checklist(detail, policy),
+        "form": bound.get("vitals") or VitalsForm(),
+        "consent_form": bound.get("consent") or ConsentForm(prefix="consent"),
+        "escort_form": bound.get("escort") or EscortForm(prefix="escort"),
+        "side_effect_form": bound.get("side_effect") or SideEffectForm(prefix="side_effect"),
         "chart": chart,
     }
 
@@ -224,8 +388,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
     follow-ups due (reviews, suicide-risk reviews, booster decisions)."""
     user = page_user(request)
     site = staff_site(user)
-    sessions = list(page_selectors.active_sessions(user=user, site=site))
-    alerts = page_selectors.alerts_sorted([a for s in sessions for a in getattr(s, "open_alert_rows", [])])
+    entries = board_selectors.board_list(user=user, site=site) if site is not None else []
+    alerts = sorted(
+        ((alert, entry) for entry in entries for alert in entry.alerts),
+        key=lambda pair: board_selectors.alert_rank(pair[0]),
+    )
     approvals = list(approval_queue(user=user)[:WORKLIST_SHOWN])
     due = list(
         followup_selectors.followup_list(user=user, status=followup_selectors.OPEN, due_before=timezone.now())[

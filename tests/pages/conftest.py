@@ -6,6 +6,7 @@ run's artifacts). The browser tests are marked `browser`.
 """
 
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -81,3 +82,15 @@ def staff(users, site) -> dict[str, User]:
         if role != Role.PATIENT:
             StaffMemberFactory(user=user, site=site)
     return users
+
+
+@pytest.fixture
+def daytime(site):
+    """Tomorrow at 10:00 at the site, the clock running: opening hours, whatever the hour the
+    tests run at. time-machine moves the clock of the live server's thread too."""
+    import time_machine
+    from django.utils import timezone
+
+    day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
+    with time_machine.travel(datetime.combine(day, time(10, 0), tzinfo=site.tz), tick=True):
+        yield

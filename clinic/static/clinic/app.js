@@ -62,10 +62,12 @@
      replaced in place (same id) while the tab is visible and nobody is typing in them. */
   function startRefresh(region) {
     var seconds = parseInt(region.getAttribute("data-refresh"), 10) || 30;
+    var id = region.id;
     setInterval(function () {
-      if (document.hidden) return;
-      if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
-      refresh(region);
+      var node = document.getElementById(id);  // the region may itself have been replaced
+      if (!node || document.hidden) return;
+      if (node.contains(document.activeElement) && document.activeElement !== document.body) return;
+      refresh(node);
     }, seconds * 1000);
   }
 

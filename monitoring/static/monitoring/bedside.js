@@ -100,7 +100,7 @@
   }
 
   function refreshRegions() {
-    ["alerts-list", "vitals-table", "session-extras"].forEach(function (id) {
+    ["session-live", "vitals-table-region", "session-extras"].forEach(function (id) {
       var node = document.getElementById(id);
       if (node) clinic.refresh(node);
     });
