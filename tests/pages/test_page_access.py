@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from monitoring.services import vitals_record
-from tests.factories import SessionFactory
+from tests.factories import AppointmentFactory, ChairFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +14,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def session(course, users):
     return SessionFactory(course=course, created_by=users["nurse"])
+
+
+@pytest.fixture
+def appointment(other_patient, users, site, protocol):
+    return AppointmentFactory(patient=other_patient, site=site, chair=ChairFactory(site=site), protocol=protocol)
 
 
 @pytest.mark.parametrize(
@@ -57,22 +62,31 @@ PAGES = [
     ("patients:detail", ("patient",), {"clinician": 200, "frontdesk": 200, "admin": 200}),
     ("infusions:approvals", (), {"clinician": 200}),
     ("infusions:portal", (), {"patient": 200}),
+    ("infusions:schedule", (), {"nurse": 200, "clinician": 200, "frontdesk": 200, "admin": 200}),
+    ("infusions:appointment", ("appointment",), {"nurse": 200, "clinician": 200, "frontdesk": 200, "admin": 200}),
+    ("infusions:book", ("patient",), {"clinician": 200, "frontdesk": 200}),
+    ("patients:questionnaire", ("instrument",), {"patient": 200}),
+    ("monitoring:outcomes", (), {"clinician": 200, "admin": 200}),
+    ("monitoring:followups", (), {"nurse": 200, "clinician": 200, "frontdesk": 200, "admin": 200}),
 ]
 
 
 @pytest.mark.parametrize(("name", "args", "allowed"), PAGES, ids=[p[0] for p in PAGES])
 @pytest.mark.parametrize("role", ["admin", "clinician", "nurse", "frontdesk", "patient"])
-def test_page_role_matrix(client, users, session, other_patient, name, args, allowed, role):
-    values = {"session": session.pk, "patient": other_patient.pk}
+def test_page_role_matrix(client, users, session, own_patient, other_patient, appointment, name, args, allowed, role):
+    values = {"session": session.pk, "patient": other_patient.pk, "appointment": appointment.pk, "instrument": "PHQ9"}
     url = reverse(name, args=[values[a] for a in args])
     client.force_login(users[role])
     expected = allowed.get(role, 404 if role == "patient" else 403)
     assert client.get(url).status_code == expected
 
 
-def test_patient_gets_404_for_another_patients_pages(client, users, own_patient, other_patient, session):
+def test_patient_gets_404_for_another_patients_pages(client, users, own_patient, other_patient, session, appointment):
     client.force_login(users["patient"])
     for url in (
+        reverse("infusions:appointment", args=[appointment.pk]),
+        reverse("infusions:book", args=[own_patient.pk]),
+        reverse("patients:questionnaire", args=["MADRS"]),
         reverse("monitoring:patient", args=[other_patient.pk]),
         reverse("monitoring:patient", args=[own_patient.pk]),
         reverse("patients:detail", args=[other_patient.pk]),
@@ -87,7 +101,7 @@ def test_a_missing_object_is_404(client, users):
     assert client.get(reverse("monitoring:bedside", args=[999999])).status_code == 404
 
 
-def test_front_desk_never_sees_vitals_or_doses(client, users, session, other_patient):
+def test_front_desk_never_sees_vitals_or_doses(client, users, session, other_patient, appointment):
     vitals_record(
         actor=users["nurse"],
         session=session,
@@ -99,6 +113,15 @@ def test_front_desk_never_sees_vitals_or_doses(client, users, session, other_pat
     body = client.get(reverse("patients:detail", args=[other_patient.pk])).content.decode()
     for clinical in ("123/77", "mg/kg", "41.2", "82.4", "NEWS2"):
         assert clinical not in body
+    for url in (
+        reverse("infusions:appointment", args=[appointment.pk]),
+        reverse("infusions:book", args=[other_patient.pk]),
+        reverse("infusions:schedule") + f"?date={appointment.starts_at.astimezone(appointment.site.tz):%Y-%m-%d}",
+    ):
+        body = client.get(url).content.decode()
+        assert other_patient.family_name in body, url
+        for clinical in ("123/77", "mg/kg", "41.2", "82.4", "NEWS2"):
+            assert clinical not in body, (url, clinical)
     search = client.get(reverse("patients:search"), {"q": other_patient.family_name}).content.decode()
     assert other_patient.mrn in search
     assert f'href="{reverse("monitoring:patient", args=[other_patient.pk])}"' not in search
