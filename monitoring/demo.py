@@ -378,6 +378,13 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         seed_past_appointments(site=state["site"], patients=state["patients"], frontdesk=users["frontdesk"])
         seed_upcoming_appointments(site=state["site"], patients=state["patients"], users=users)
 
+    def followups(state: dict[str, Any]) -> None:
+        # The reminders of CLINICAL.md §7 for the history above, made by the planner itself
+        # (idempotent: a second run creates nothing new).
+        from monitoring.followups.planner import followups_plan
+
+        state["followups"] = followups_plan().as_dict()
+
     return [
         ("site and chairs", site),
         ("staff accounts", accounts),
@@ -385,4 +392,5 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         ("history", history),
         ("outcome scores", scores),
         ("appointments", appointments),
+        ("follow-ups", followups),
     ]

@@ -453,3 +453,14 @@ def test_biennial_inventory_counts_from_the_ledgers_last_count(users, site):
     assert current.due_at.astimezone(site.tz) == local.replace(year=local.year + 2)
     followups_plan()
     assert FollowUp.objects.filter(kind="biennial_inventory").count() == 2
+
+
+def test_seed_demo_plans_followups_idempotently():
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--password", "demo-pass-123")
+    first = sorted(FollowUp.objects.values_list("key", flat=True))
+    kinds = set(FollowUp.objects.values_list("kind", flat=True))
+    assert {"check_in_call", "pre_session_questionnaire", "biennial_inventory"} <= kinds
+    call_command("seed_demo", "--password", "demo-pass-123")
+    assert sorted(FollowUp.objects.values_list("key", flat=True)) == first
