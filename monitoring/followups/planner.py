@@ -571,11 +571,11 @@ def plan_biennial_inventories(now: datetime) -> Plan:
         .order_by()
     ):
         anchors[site_id] = max(at, anchors.get(site_id, at))
-    for site_id, at in FollowUp.objects.filter(
+    for done_site, done_at in FollowUp.objects.filter(
         kind=FollowUpKind.BIENNIAL_INVENTORY, status=FollowUpStatus.COMPLETED, site__isnull=False
     ).values_list("site_id", "completed_at"):
-        if site_id is not None and at is not None:
-            anchors[site_id] = max(at, anchors.get(site_id, at))
+        if done_site is not None and done_at is not None:
+            anchors[done_site] = max(done_at, anchors.get(done_site, done_at))
     wanted: dict[int, str] = {}
     for site in Site.objects.all():
         tz, policy = site_zone(site), _policy(site)

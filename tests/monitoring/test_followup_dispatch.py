@@ -294,3 +294,37 @@ def test_claim_queries_do_not_grow_with_the_rows(size, django_assert_num_queries
     due_followups(size)
     with django_assert_num_queries(5):  # savepoint, escalations, due rows, mark queued, release
         assert len(_claim()) == size
+
+
+def test_tasks_are_acked_late_time_limited_retried_and_carry_ids_only(monkeypatch, django_capture_on_commit_callbacks):
+    # STYLE.md Celery rules: acks_late, reject_on_worker_lost, prefetch 1, time limits,
+    # autoretry with backoff; ids only in messages, never patient data.
+    from django.conf import settings
+
+    from monitoring.followups import tasks
+
+    for task in (tasks.followups_deliver_task, tasks.followups_dispatch_due_task, tasks.followups_plan_task):
+        assert task.acks_late
+        assert task.reject_on_worker_lost
+        assert (task.soft_time_limit, task.time_limit) == (60, 120)
+        assert task.autoretry_for
+        assert task.retry_backoff
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["followups-dispatch-due"]["task"] == "monitoring.followups_dispatch_due"
+    assert schedule["followups-dispatch-due"]["schedule"] == 60.0  # every minute
+    assert schedule["followups-plan"]["task"] == "monitoring.followups_plan"
+
+    sent: list[object] = []
+    monkeypatch.setattr(tasks.followups_deliver_task, "delay", sent.append)
+    patient = PatientFactory(given_name="Zebedee")
+    ids = [
+        followup_ensure(
+            kind="check_in_call", key=f"ids-{i}", patient=patient, due_at=timezone.now(), assignee_role="nurse"
+        ).pk
+        for i in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        followups_claim_due()
+    assert sent == [ids]
+    assert all(isinstance(i, int) for batch in sent for i in batch)  # type: ignore[attr-defined]
