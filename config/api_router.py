@@ -23,6 +23,7 @@ from infusions.ledger_api import (
     SessionReconcileApi,
 )
 from monitoring.api import AlertViewSet, SessionVitalsApi, VitalCorrectApi
+from monitoring.audit_api import AuditAccessApi, AuditHistoryApi
 from monitoring.bedside_api import (
     AlertEscalationListApi,
     BoardApi,
@@ -76,6 +77,8 @@ app_name = "api"
 MAINTENANCE = "courses/<int:pk>/maintenance-recommendation/"
 urlpatterns = [
     path("auth/token/", TokenApi.as_view(), name="token"),
+    path("audit/history/", AuditHistoryApi.as_view(), name="audit-history"),
+    path("audit/access/", AuditAccessApi.as_view(), name="audit-access"),
     path("ledger/sessions/<int:session_pk>/", SessionLedgerApi.as_view(), name="ledger-session"),
     path("ledger/sessions/<int:session_pk>/reconcile/", SessionReconcileApi.as_view(), name="ledger-reconcile"),
     path("ledger/discrepancies/", DiscrepancyListApi.as_view(), name="ledger-discrepancies"),
@@ -83,7 +86,6 @@ urlpatterns = [
     path("ledger/export/", ExportApi.as_view(), name="ledger-export"),
     path("sessions/<int:session_pk>/vitals/", SessionVitalsApi.as_view(), name="session-vitals"),
     path("vitals/<int:pk>/correct/", VitalCorrectApi.as_view(), name="vital-correct"),
-    path("availability/", AvailabilityApi.as_view(), name="availability"),
     # Running a session at the chair (issue 4): before router.urls so these paths win.
     path("sessions/<int:pk>/precheck/", SessionPrecheckApi.as_view(), name="session-precheck"),
     path("sessions/<int:pk>/start/", SessionStartApi.as_view(), name="session-start"),
@@ -105,6 +107,7 @@ urlpatterns = [
     path("sessions/<int:pk>/rems-form/submit/", RemsFormSubmitApi.as_view(), name="session-rems-form-submit"),
     path("board/", BoardApi.as_view(), name="board"),
     path("alert-escalations/", AlertEscalationListApi.as_view(), name="alert-escalations"),
+    path("availability/", AvailabilityApi.as_view(), name="availability"),
     path("me/appointments/", MyAppointmentsApi.as_view(), name="me-appointments"),
     path("me/appointments.ics", MyAppointmentsIcsApi.as_view(), name="me-appointments-ics"),
     path("me/calendar-link/", MyCalendarLinkApi.as_view(), name="me-calendar-link"),

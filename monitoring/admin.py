@@ -108,4 +108,7 @@ class RemsMonitoringFormAdmin(ReadOnlyAdmin):
 
 
 # Maintenance recommendations and decisions (issue 5) register themselves there.
-from monitoring import maintenance_admin  # noqa: E402, F401
+from monitoring import maintenance_admin  # noqa: E402, F401, I001
+
+# The audit trail (change history, patient access log) registers itself there too.
+from monitoring import audit_admin  # noqa: E402, F401, I001

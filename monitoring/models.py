@@ -617,3 +617,7 @@ class MaintenanceDecision(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.decision} recommendation {self.recommendation_id}"
+
+
+# The audit trail (history of changes, patient access log) lives in its own module.
+from monitoring.audit_models import *  # noqa: E402, F403

@@ -58,6 +58,7 @@ MY_ASSESSMENTS = "tests/patients/test_assessments.py::test_matrix_my_assessments
 LEDGER_MATRIX = "tests/infusions/test_ledger.py::test_ledger_permission_matrix"
 FHIR_MATRIX = "tests/monitoring/test_fhir.py::test_fhir_permission_matrix"
 SECURITY = "tests/test_security.py::test_tokens_can_be_revoked"
+AUDIT = "tests/monitoring/test_audit.py::test_audit_exports_are_admin_only"
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/ledger/discrepancies/": Row(LEDGER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/balances/": Row(LEDGER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/export/": Row(ADMIN, (LEDGER_MATRIX,)),
+    # audit trail exports
+    "GET /api/v1/audit/history/": Row(ADMIN, (AUDIT,)),
+    "GET /api/v1/audit/access/": Row(ADMIN, (AUDIT,)),
     # FHIR: clinical staff; a patient their own record only
     "GET /fhir/Patient/{pk}": Row(FHIR, (FHIR_MATRIX,), own=True),
     "GET /fhir/Observation": Row(FHIR, (FHIR_MATRIX,), own=True),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "simple_history",
     "clinic",
     "patients",
     "infusions",
@@ -62,6 +63,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit trail: who changed clinical records (simple_history) and staff reads of a
+    # patient's record (monitoring.audit), both after authentication.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "monitoring.audit.PatientAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -219,10 +224,6 @@ CELERY_BEAT_SCHEDULE["followups-plan"] = {
     "schedule": FOLLOWUP_PLAN_SECONDS,
     "options": {"expires": FOLLOWUP_PLAN_SECONDS},
 }
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
 # The bedside (monitoring.alerting): overdue vitals sets and alert escalation, every minute
 # (CLINICAL.md §3: overdue after 5 min, escalation after 2 or 10 min). Idempotent scans.
 BEDSIDE_TICK_SECONDS = env.float("BEDSIDE_TICK_SECONDS", default=60.0)
@@ -236,6 +237,10 @@ CELERY_BEAT_SCHEDULE["bedside-alerts-escalate"] = {
     "schedule": BEDSIDE_TICK_SECONDS,
     "options": {"expires": BEDSIDE_TICK_SECONDS},
 }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},

@@ -1,0 +1,55 @@
+"""`manage.py audit_export {history,access} [--format csv|json] [--since ISO] [--until ISO]
+[--model app.Model] [--patient ID] [--output FILE]`: the audit trail for an inspector."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from monitoring import audit
+from monitoring.audit_api import rows_csv
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise CommandError(f"Not an ISO 8601 date-time: {value}")
+    return parsed
+
+
+class Command(BaseCommand):
+    help = "Export the audit trail: change history or the patient access log (CSV or JSON)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("kind", choices=("history", "access"))
+        parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument("--since")
+        parser.add_argument("--until")
+        parser.add_argument("--model", help="history only: app_label.Model")
+        parser.add_argument("--patient", type=int, help="access only: one patient's reads")
+        parser.add_argument("--output", help="Write to this file (default: standard output).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        since, until = _when(options["since"]), _when(options["until"])
+        columns: tuple[str, ...]
+        if options["kind"] == "history":
+            columns, rows = audit.HISTORY_COLUMNS, audit.history_rows(since=since, until=until, model=options["model"])
+        else:
+            columns, rows = (
+                audit.ACCESS_COLUMNS,
+                audit.access_rows(since=since, until=until, patient_id=options["patient"]),
+            )
+        if options["format"] == "json":
+            text = json.dumps({"columns": list(columns), "rows": list(rows)}, indent=2, default=str)
+        else:
+            text = rows_csv(columns, rows)
+        if options["output"]:
+            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            self.stderr.write(f"Wrote {options['output']}")
+        else:
+            self.stdout.write(text, ending="")
