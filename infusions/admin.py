@@ -80,4 +80,5 @@ class CalendarFeedAdmin(ReadOnlyAdmin):
     list_display = ("id", "patient", "created_at", "revoked_at")
     exclude = ("token_sha256",)
 
+
 from infusions import ledger_admin  # noqa: E402, F401  (registers the ledger's models)

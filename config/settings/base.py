@@ -175,6 +175,10 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "infusions.models.AppointmentStatus",
         "AppointmentKindEnum": "infusions.models.AppointmentKind",
         "AppointmentEventKindEnum": "infusions.models.AppointmentEventKind",
+        # The bedside's choice sets share field names with others (kind, severity, route).
+        "SideEffectKindEnum": "monitoring.models.SideEffectKind",
+        "SideEffectSeverityEnum": "monitoring.models.SideEffectSeverity",
+        "InterventionRouteEnum": "monitoring.models.InterventionRoute",
         "LedgerEntryKindEnum": "infusions.ledger_models.EntryKind",
         "LedgerContainerKindEnum": "infusions.ledger_models.ContainerKind",
         "LedgerLossKindEnum": "infusions.ledger_models.LossKind",
