@@ -2,6 +2,7 @@
 board and the session's whole record. Thin views: input serializer -> service or selector ->
 output serializer. Registered in config/api_router.py before the router's own paths."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -291,8 +292,12 @@ def _readiness(readiness: bedside.Readiness | None) -> dict[str, Any] | None:
     return {"ready": readiness.ready, "unmet": [u.as_dict() for u in readiness.unmet]}
 
 
+def _iso(value: datetime | None) -> str | None:
+    return serializers.DateTimeField().to_representation(value) if value is not None else None
+
+
 def _next_due(due: board.NextDue | None) -> dict[str, Any] | None:
-    return None if due is None else {"kind": due.kind, "at": due.at, "overdue": due.overdue}
+    return None if due is None else {"kind": due.kind, "at": _iso(due.at), "overdue": due.overdue}
 
 
 def _rems_state(
@@ -305,9 +310,9 @@ def _rems_state(
         "complete": not missing,
         "missing": missing or [],
         "suggestions": suggestions or {},
-        "updated_at": form.updated_at if form else None,
+        "updated_at": _iso(form.updated_at) if form else None,
         "updated_by": form.updated_by_id if form else None,
-        "submitted_at": form.submitted_at if form else None,
+        "submitted_at": _iso(form.submitted_at) if form else None,
         "submitted_by": form.submitted_by_id if form else None,
     }
 
@@ -592,7 +597,7 @@ class SessionDetailApi(_SessionApi):
         body = {
             "session": SessionSerializer(session).data,
             **_brief(session),
-            "observation_ends_at": ends,
+            "observation_ends_at": _iso(ends),
             "next_vitals_due": _next_due(detail.next_due),
             "vitals": VitalSerializer(detail.vitals, many=True).data,
             "alerts": AlertSerializer(detail.alerts, many=True).data,
@@ -611,7 +616,7 @@ class SessionDetailApi(_SessionApi):
                 else None
             ),
         }
-        return Response(SessionDetailSerializer(body).data)
+        return Response(body)  # already serialized, piece by piece (SessionDetailSerializer documents it)
 
 
 class BoardQuerySerializer(serializers.Serializer):
@@ -651,18 +656,18 @@ class BoardApi(APIView):
                     "session": session.pk,
                     "status": session.status,
                     **_brief(session),
-                    "dose": session.dose,
+                    "dose": float(session.dose),
                     "dose_unit": session.dose_unit,
-                    "total_dose_mg": session.total_dose_mg,
-                    "started_at": session.started_at,
-                    "dosing_ended_at": session.dosing_ended_at,
-                    "observation_ends_at": entry.observation_ends_at,
+                    "total_dose_mg": float(session.total_dose_mg),
+                    "started_at": _iso(session.started_at),
+                    "dosing_ended_at": _iso(session.dosing_ended_at),
+                    "observation_ends_at": _iso(entry.observation_ends_at),
                     "latest_vitals": LatestVitalsSerializer(vitals).data if vitals is not None else None,
                     "next_vitals_due": _next_due(entry.next_due),
                     "alerts": AlertSerializer(entry.alerts, many=True).data,
                 }
             )
-        return Response(BoardEntrySerializer(body, many=True).data)
+        return Response(body)  # already serialized, piece by piece (BoardEntrySerializer documents it)
 
 
 class RemsFormApi(_SessionApi):
@@ -682,7 +687,7 @@ class RemsFormApi(_SessionApi):
 
     @extend_schema(responses={200: RemsStateSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(RemsStateSerializer(self._state(request, pk)).data)
+        return Response(self._state(request, pk))
 
     @extend_schema(request=RemsAnswersSerializer, responses={200: RemsStateSerializer})
     def patch(self, request: Request, pk: int) -> Response:
@@ -690,7 +695,7 @@ class RemsFormApi(_SessionApi):
         incoming = RemsAnswersSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         bedside.rems_form_update(actor=actor(request), session=session, values=dict(incoming.validated_data))
-        return Response(RemsStateSerializer(self._state(request, pk)).data)
+        return Response(self._state(request, pk))
 
 
 class RemsFormExportApi(_SessionApi):
@@ -729,9 +734,7 @@ class RemsFormSubmitApi(_SessionApi):
         session = self._session(request, pk)
         bedside.rems_form_submitted(actor=actor(request), session=session)
         detail = board.session_detail_get(user=actor(request), session_id=pk)
-        return Response(
-            RemsStateSerializer(_rems_state(detail.rems_form, detail.rems_missing, detail.rems_suggestions)).data
-        )
+        return Response(_rems_state(detail.rems_form, detail.rems_missing, detail.rems_suggestions))
 
 
 class AlertEscalationListApi(APIView):

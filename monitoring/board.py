@@ -173,7 +173,9 @@ class SessionDetail:
 
 
 def session_detail_get(*, user: User, session_id: int | str, now: datetime | None = None) -> SessionDetail:
-    """Everything about one session, in twelve queries whatever its length."""
+    """Everything about one session, in twelve queries whatever its length (the session, its
+    vitals and their alerts, alerts, escalations, events, consents, escorts, side effects,
+    interventions, amendments, the screening)."""
     if user.role not in CLINICAL_ROLES:
         raise Http404
     now = now or timezone.now()
@@ -199,7 +201,9 @@ def session_detail_get(*, user: User, session_id: int | str, now: datetime | Non
         .order_by("recorded_at", "id")
     )
     alerts = list(Alert.objects.filter(session=session).order_by("raised_at", "id"))
-    escalations = list(AlertEscalation.objects.filter(alert__session=session).order_by("escalated_at", "id"))
+    escalations = list(
+        AlertEscalation.objects.filter(alert__session=session).select_related("alert").order_by("escalated_at", "id")
+    )
     events = list(SessionEvent.objects.filter(session=session).select_related("actor").order_by("at", "id"))
     consents = list(SessionConsent.objects.filter(session=session).order_by("obtained_at", "id"))
     escorts = list(SessionEscort.objects.filter(session=session).order_by("created_at", "id"))

@@ -385,6 +385,12 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
 
         state["followups"] = followups_plan().as_dict()
 
+    def today(state: dict[str, Any]) -> None:
+        # Today's board: a session running in a chair, with vitals and an open alert.
+        from monitoring.demo_bedside import seed_today
+
+        seed_today(site=state["site"], patients=state["patients"], users=state["users"])
+
     return [
         ("site and chairs", site),
         ("staff accounts", accounts),
@@ -393,4 +399,5 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         ("outcome scores", scores),
         ("appointments", appointments),
         ("follow-ups", followups),
+        ("today at the chairs", today),
     ]
