@@ -2,6 +2,7 @@
 lives in infusions.booking (409 `{detail, rule}` refusals become messages on the page)."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.models import Chair, Site
-from infusions.models import Protocol
+from infusions.models import Indication, Protocol
 
 
 class ApproveForm(forms.Form):
@@ -115,3 +116,44 @@ class ReasonForm(forms.Form):
 
 class OptionalReasonForm(forms.Form):
     reason = forms.CharField(label="Note", required=False, max_length=2000)
+
+
+class CourseForm(forms.Form):
+    protocol = forms.ModelChoiceField(label="Protocol", queryset=Protocol.objects.filter(is_active=True))
+    indication = forms.ChoiceField(label="Indication", choices=Indication.choices)
+    notes = forms.CharField(label="Notes", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SessionPlanForm(forms.Form):
+    """Plan a session: the service computes every figure and checks every limit."""
+
+    course = forms.IntegerField(widget=forms.HiddenInput)
+    dose = forms.DecimalField(
+        label="Dose",
+        max_digits=8,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+    )
+    concentration_mg_per_ml = forms.DecimalField(
+        label="Concentration (mg/mL)",
+        required=False,
+        max_digits=8,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+        help_text="Empty: the protocol's default.",
+    )
+    appointment = forms.TypedChoiceField(label="Appointment", required=False, coerce=int, empty_value=None)
+    override_reason = forms.CharField(
+        label="Reason (a dose outside the soft range; prescribers only)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, appointments: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["appointment"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - declared above
+        field.choices = [("", "None")] + [(str(pk), label) for pk, label in appointments or []]

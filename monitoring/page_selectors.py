@@ -10,8 +10,8 @@ from django.db.models import Prefetch
 
 from clinic.models import User
 from clinic.policy import ClinicalPolicy
-from infusions.models import CoursePhase, TreatmentCourse
-from infusions.selectors import course_list, session_list
+from infusions.models import Appointment, AppointmentKind, AppointmentStatus, CoursePhase, TreatmentCourse
+from infusions.selectors import appointment_list, course_list, session_list
 from monitoring.outcome_selectors import course_history, policy_of
 from monitoring.outcomes import CourseOutcome
 from patients.models import Assessment, BodyMeasurement, Patient, Screening
@@ -27,6 +27,7 @@ class PatientChart:
     measurements: list[BodyMeasurement]
     courses: Sequence[TreatmentCourse]
     assessments: list[Assessment]
+    open_appointments: list[Appointment] = field(default_factory=list)  # infusions with no session yet
     focus: TreatmentCourse | None = None  # the course the scores and the recommendation are about
     outcome: CourseOutcome | None = None
     policy: ClinicalPolicy | None = None
@@ -52,6 +53,15 @@ def patient_chart_get(*, user: User, patient_id: int) -> PatientChart:
         measurements=measurements,
         courses=courses,
         assessments=list(assessment_list(patient=patient)),
+    )
+    chart.open_appointments = list(
+        appointment_list(user=user, patient_id=patient.pk)
+        .filter(
+            kind=AppointmentKind.INFUSION,
+            status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN),
+            session__isnull=True,
+        )
+        .order_by("starts_at", "id")
     )
     active = [c for c in courses if c.phase != CoursePhase.ENDED]
     chart.focus = active[0] if active else (courses[0] if courses else None)

@@ -15,6 +15,8 @@ from django.utils import timezone
 from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required, staff_site
 from clinic.models import Role, Site
+from infusions import services as infusion_services
+from infusions.forms import CourseForm, SessionPlanForm
 from infusions.models import CoursePhase
 from infusions.page_selectors import approval_queue
 from monitoring import alerting, bedside, maintenance_services, outcome_selectors, page_selectors, services
@@ -41,7 +43,9 @@ from monitoring.forms import (
 from monitoring.maintenance import DECIDABLE_ACTIONS
 from monitoring.models import DecisionKind, SessionAction
 from monitoring.vitals_due import session_policy
+from patients import services as patient_services
 from patients.charts import score_chart_data
+from patients.forms import MeasurementForm, ScreeningForm
 
 
 @role_required(*roles.CLINICAL)
@@ -320,6 +324,11 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
                 messages.success(request, _decision_message(done))
                 return redirect("monitoring:patient", patient_id=chart.patient.pk)
         status = 400
+    elif action in RECORD_ACTIONS:
+        outcome = _record_post(request, user, chart, action, forms_)
+        if outcome is not None:
+            return outcome
+        status = 400
     recommendation = None
     if course is not None and course.phase != CoursePhase.ENDED:
         if user.role == Role.CLINICIAN:
@@ -337,8 +346,121 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         and recommendation.action in DECIDABLE_ACTIONS,
         "forms": forms_,
         "score_chart": _score_chart(chart),
+        **_record_forms(user, chart, forms_),
     }
     return render(request, "monitoring/patient.html", context, status=status)
+
+
+# Clinical records kept from the patient page: weight and screening (patients.services), a new
+# course (prescribers) and a planned session with its computed dose (infusions.services).
+RECORD_ACTIONS = ("weight", "screening", "course", "plan")
+
+
+def _appointment_choices(chart: page_selectors.PatientChart) -> list[tuple[int, str]]:
+    return [
+        (a.pk, f"{timezone.localtime(a.starts_at):%a %-d %b %H:%M} · {a.chair.name if a.chair else a.site.name}")
+        for a in chart.open_appointments
+    ]
+
+
+def _record_forms(user: Any, chart: page_selectors.PatientChart, bound: dict[str, forms.Form]) -> dict[str, Any]:
+    """The record forms of the page, unbound unless `bound` holds a refused one."""
+    plans = []
+    for course in chart.courses:
+        if course.phase in (CoursePhase.INDUCTION, CoursePhase.MAINTENANCE):
+            form = bound.get(f"plan-{course.pk}") or SessionPlanForm(
+                prefix=f"plan-{course.pk}",
+                initial={"course": course.pk, "dose": course.protocol.default_dose},
+                appointments=_appointment_choices(chart),
+            )
+            plans.append((course, form))
+    return {
+        "weight_form": bound.get("weight") or MeasurementForm(prefix="weight"),
+        "screening_form": bound.get("screening") or ScreeningForm(prefix="screening"),
+        "course_form": bound.get("course") or CourseForm(prefix="course"),
+        "plans": plans,
+        "can_start_course": user.role == Role.CLINICIAN,
+    }
+
+
+def _record_post(
+    request: HttpRequest, user: Any, chart: page_selectors.PatientChart, action: str, bound: dict[str, forms.Form]
+) -> HttpResponse | None:
+    """Run one record form through its service; a redirect when done, else None (the bound
+    form, with the refusal on it, is left in `bound`)."""
+    patient = chart.patient
+    back = redirect("monitoring:patient", patient_id=patient.pk)
+    if action == "weight":
+        weight = bound["weight"] = MeasurementForm(request.POST, prefix="weight")
+        if (
+            weight.is_valid()
+            and call_service(
+                request, patient_services.measurement_record, weight, actor=user, patient=patient, **weight.cleaned_data
+            )
+            is not None
+        ):
+            messages.success(request, "Weight recorded.")
+            return back
+        return None
+    if action == "screening":
+        screening = bound["screening"] = ScreeningForm(request.POST, prefix="screening")
+        if screening.is_valid():
+            done = call_service(
+                request,
+                patient_services.screening_record,
+                screening,
+                actor=user,
+                patient=patient,
+                answers=screening.answers(),
+            )
+            if done is not None:
+                messages.success(request, f"Screening recorded: {done.outcome}.")
+                return back
+        return None
+    if action == "course":
+        if user.role != Role.CLINICIAN:
+            raise PermissionDenied
+        new_course = bound["course"] = CourseForm(request.POST, prefix="course")
+        if (
+            new_course.is_valid()
+            and call_service(
+                request,
+                infusion_services.course_create,
+                new_course,
+                actor=user,
+                patient=patient,
+                **new_course.cleaned_data,
+            )
+            is not None
+        ):
+            messages.success(request, "Course started.")
+            return back
+        return None
+    course_id = request.POST.get("form_course", "")
+    course = next((c for c in chart.courses if str(c.pk) == course_id), None)
+    if course is None:
+        raise Http404
+    prefix = f"plan-{course.pk}"
+    plan = bound[prefix] = SessionPlanForm(request.POST, prefix=prefix, appointments=_appointment_choices(chart))
+    if plan.is_valid():
+        values = dict(plan.cleaned_data)
+        values.pop("course")
+        appointment_id = values.pop("appointment")
+        appointment = next((a for a in chart.open_appointments if a.pk == appointment_id), None)
+        session = call_service(
+            request,
+            infusion_services.session_create,
+            plan,
+            actor=user,
+            course=course,
+            appointment=appointment,
+            **values,
+        )
+        if session is not None:
+            note = " It awaits a prescriber's approval." if session.requires_approval else ""
+            messages.success(request, f"Session planned: {session.total_dose_mg} mg.{note}")
+            return redirect("monitoring:bedside", session_id=session.pk)
+    return None
 
 
 def _decision_message(decision: Any) -> str:

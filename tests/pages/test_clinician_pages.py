@@ -3,6 +3,7 @@ and remission lines; the maintenance recommendation with its reasoning; accept, 
 reject through monitoring.maintenance_services.recommendation_decide."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -98,3 +99,71 @@ def test_nurse_sees_the_recommendation_but_cannot_decide(client, users, responde
     assert "Accept" not in html
     assert client.post(url, {"form": "accept", "accept-recommendation": rec.pk}).status_code == 403
     assert not MaintenanceDecision.objects.exists()
+
+
+def test_weight_screening_course_and_a_planned_session_from_the_patient_page(client, users, own_patient, protocol):
+    from infusions.models import InfusionSession, TreatmentCourse
+
+    client.force_login(users["clinician"])
+    url = reverse("monitoring:patient", args=[own_patient.pk])
+    # CLINICAL.md §1: a change of more than 10 % from the previous weight (82.4 kg) asks for confirmation.
+    response = client.post(url, {"form": "weight", "weight-weight_kg": "95.0"})
+    assert response.status_code == 400
+    assert "re-weigh or confirm" in response.content.decode()
+    response = client.post(url, {"form": "weight", "weight-weight_kg": "95.0", "weight-confirm_change": "on"})
+    assert response.status_code == 302
+    assert own_patient.measurements.first().weight_kg == Decimal("95.0")
+
+    # CLINICAL.md §2: substance use disorder is a relative contraindication.
+    response = client.post(
+        url, {"form": "screening", "screening-substance_use_disorder": "on", "screening-medications": "sertraline"}
+    )
+    assert response.status_code == 302
+    latest = own_patient.screenings.first()
+    assert (latest.outcome, latest.reasons, latest.answers["medications"]) == (
+        "relative",
+        ["substance_use_disorder"],
+        ["sertraline"],
+    )
+    client.post(url, {"form": "screening"})  # all clear again
+
+    response = client.post(url, {"form": "course", "course-protocol": protocol.pk, "course-indication": "trd"})
+    assert response.status_code == 302
+    course = TreatmentCourse.objects.get(patient=own_patient)
+
+    # CLINICAL.md §1: 0.5 mg/kg x 95.0 kg = 47.5 mg.
+    client.force_login(users["nurse"])
+    response = client.post(
+        url,
+        {
+            "form": "plan",
+            "form_course": course.pk,
+            f"plan-{course.pk}-course": course.pk,
+            f"plan-{course.pk}-dose": "0.5",
+        },
+    )
+    session = InfusionSession.objects.get(course=course)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("monitoring:bedside", args=[session.pk])
+    assert (session.total_dose_mg, session.requires_approval) == (Decimal("47.5"), False)
+    # Above the hard max 1.0 mg/kg: refused for everyone, nothing saved.
+    response = client.post(
+        url,
+        {
+            "form": "plan",
+            "form_course": course.pk,
+            f"plan-{course.pk}-course": course.pk,
+            f"plan-{course.pk}-dose": "1.2",
+        },
+    )
+    assert response.status_code == 400
+    assert InfusionSession.objects.filter(course=course).count() == 1
+
+
+def test_only_a_prescriber_starts_a_course(client, users, own_patient, protocol):
+    client.force_login(users["nurse"])
+    url = reverse("monitoring:patient", args=[own_patient.pk])
+    assert "Start a course" not in client.get(url).content.decode()
+    response = client.post(url, {"form": "course", "course-protocol": protocol.pk, "course-indication": "trd"})
+    assert response.status_code == 403
+    assert not own_patient.courses.exists()
