@@ -84,9 +84,7 @@ class MeasurementForm(forms.Form):
         decimal_places=1,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
     )
-    confirm_change = forms.BooleanField(
-        label="Confirm a large change from the previous weight", required=False
-    )
+    confirm_change = forms.BooleanField(label="Confirm a large change from the previous weight", required=False)
 
 
 # The screening questions (CLINICAL.md §2), in the words a nurse asks them.
