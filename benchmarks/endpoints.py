@@ -208,7 +208,7 @@ def count_queries(u: User, url: str) -> tuple[int, int]:
 def http_ms(u: User, url: str) -> float:
     token, _ = Token.objects.get_or_create(user=u)
     base = urlparse(os.environ["BENCH_BASE_URL"])
-    conn = http.client.HTTPConnection(base.hostname, base.port)
+    conn = http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port)
     headers = {"Authorization": f"Token {token.key}"}
     if not url.startswith(("/api/", "/fhir/")):  # pages use the session cookie
         client = Client()
@@ -234,9 +234,9 @@ def main() -> None:
     print(f"{'endpoint':<40} {'q@10':>5} {'q@1000':>7} {'equal':>6} {'ms@10':>8} {'ms@1000':>8} {'ratio':>6}")
     for name, by_size in results.items():
         (q1, s1, t1), (q2, s2, t2) = by_size[SIZES[0]], by_size[SIZES[1]]
-        status = "" if s1 == s2 == 200 else f"  HTTP {s1}/{s2}"
+        note = "" if s1 == s2 == 200 else f"  HTTP {s1}/{s2}"
         print(
-            f"{name:<40} {q1:>5} {q2:>7} {'yes' if q1 == q2 else 'NO':>6} {t1:>8.1f} {t2:>8.1f} {t2 / t1:>6.2f}{status}"
+            f"{name:<40} {q1:>5} {q2:>7} {'yes' if q1 == q2 else 'NO':>6} {t1:>8.1f} {t2:>8.1f} {t2 / t1:>6.2f}{note}"
         )
 
 

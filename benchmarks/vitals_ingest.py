@@ -58,7 +58,7 @@ def fixtures() -> tuple[InfusionSession, User, str]:
 
 def api_rate(session: InfusionSession, token: str, payloads: list[object]) -> float:
     url = urlparse(os.environ["BENCH_BASE_URL"])
-    conn = http.client.HTTPConnection(url.hostname, url.port)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
     path = f"/api/v1/sessions/{session.id}/vitals/"
     bodies = [json.dumps(p) for p in payloads]
