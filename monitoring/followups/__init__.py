@@ -309,6 +309,30 @@ def followups_cancel(*, followup_ids: Sequence[int], reason: str, actor: User | 
 
 
 @transaction.atomic
+def followups_reopen(*, specs: Sequence[FollowUpSpec], reason: str) -> int:
+    """Follow-ups the planner had cancelled whose reason came back (a booked booster was
+    cancelled again): pending again at the spec's times, a new round, with a history row."""
+    wanted = {s.key: s for s in specs}
+    rows = list(
+        FollowUp.objects.select_for_update(skip_locked=True).filter(
+            key__in=list(wanted), status=FollowUpStatus.CANCELLED
+        )
+    )
+    now = timezone.now()
+    for row in rows:
+        spec = wanted[row.key]
+        before = {"status": row.status, "cancel_reason": row.cancel_reason, "round": row.round}
+        row.status, row.due_at, row.escalate_at = FollowUpStatus.PENDING, spec.due_at, spec.escalate_at
+        row.escalated_at = row.queued_at = row.cancelled_at = None
+        row.cancel_reason = ""
+        row.round += 1
+        row.updated_at = now
+        row.save()
+        _event(row, FollowUpAction.RESCHEDULED, None, reason, before=before, reopened=True)
+    return len(rows)
+
+
+@transaction.atomic
 def followups_reschedule(*, changes: Sequence[tuple[int, datetime, datetime | None]], reason: str) -> int:
     """Move the due (and escalation) time of follow-ups not yet sent, e.g. after an
     appointment moved. Rows already notified or escalated keep their times."""

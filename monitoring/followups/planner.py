@@ -40,15 +40,19 @@ from monitoring.followups import (
     FollowUpSpec,
     followups_cancel,
     followups_ensure_many,
+    followups_reopen,
     followups_reschedule,
 )
 from monitoring.followups.timing import add_months, local_at, local_date, local_shift, site_zone
+from monitoring.maintenance import Action as MaintenanceAction
 from monitoring.models import (
     OPEN_FOLLOWUP_STATUSES,
     AssigneeRole,
+    DecisionKind,
     FollowUp,
     FollowUpKind,
     FollowUpStatus,
+    MaintenanceDecision,
     RemsMonitoringForm,
 )
 from patients.models import Assessment, AssessmentInstrument, BodyMeasurement
@@ -86,6 +90,9 @@ class Plan:
 
     specs: list[FollowUpSpec] = field(default_factory=list)
     cancel: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Move rows not yet sent when the computed due time changed (off for rows another
+    # service also writes, so that the two never undo each other).
+    reschedule: bool = True
 
 
 @dataclass
@@ -156,9 +163,15 @@ def plan_check_in_calls(now: datetime, sessions: list[InfusionSession]) -> Plan:
 def plan_rems_forms(now: datetime, sessions: list[InfusionSession]) -> Plan:
     """REMS monitoring form (esketamine): within 7 days of each session; nurse."""
     plan = Plan()
-    for s in sessions:
-        if s.course.protocol.drug != Drug.ESKETAMINE:
-            continue
+    esketamine = [s for s in sessions if s.course.protocol.drug == Drug.ESKETAMINE]
+    done = set(
+        RemsMonitoringForm.objects.filter(session__in=esketamine, submitted_at__isnull=False).values_list(
+            "session_id", flat=True
+        )
+    )
+    for s in esketamine:
+        if s.pk in done:
+            continue  # the form is in: nothing to remind of
         site = _session_site(s)
         due = local_shift(_ended(s), site_zone(site), days=_policy(site).followup_rems_within_days)
         plan.specs.append(
@@ -418,11 +431,17 @@ def plan_mid_interval_phq9(now: datetime) -> Plan:
     ):
         last[s.course_id] = s
     nxt = _next_booked({c.patient_id for c in courses}, now)
+    patient_of = {c.pk: c.patient_id for c in courses}
+    answered_after_last = _answered_since(
+        [(patient_of[course_id], _ended(s)) for course_id, s in last.items()], [AssessmentInstrument.PHQ9]
+    )
     for course in courses:
         s_last, a = last.get(course.pk), nxt.get(course.patient_id)
         if s_last is None or a is None:
             continue
         s = s_last
+        if (course.patient_id, _ended(s)) in answered_after_last:
+            continue  # a PHQ-9 already came in this interval
         site = a.site
         tz, policy = site_zone(site), _policy(site)
         start_day, end_day = local_date(_ended(s), tz), local_date(a.starts_at, tz)
@@ -465,10 +484,59 @@ def plan_mid_interval_phq9(now: datetime) -> Plan:
 
 
 def plan_booster_bookings(now: datetime) -> Plan:
-    """Booster due / overdue: the maintenance recommendation asks for it (at the recommended
-    date with nothing booked; front desk, escalating to the clinician after 7 days). Here:
-    cancel those whose booster has since been booked."""
-    plan = Plan()
+    """Booster due / overdue: at the recommended date with nothing booked; front desk,
+    escalating to the clinician after 7 days (CLINICAL.md §7). The clinician's decision on the
+    maintenance recommendation asks for it when no chair was free (same key as here); this
+    also catches a booster whose appointment was cancelled afterwards, and cancels those whose
+    booster has since been booked."""
+    plan = Plan(reschedule=False)
+    latest: dict[int, MaintenanceDecision] = {}
+    for d in (
+        MaintenanceDecision.objects.filter(
+            decision__in=(DecisionKind.ACCEPTED, DecisionKind.MODIFIED),
+            action=MaintenanceAction.BOOK,
+            next_due__isnull=False,
+            next_due__lte=(now + _horizon()).date(),
+            course__phase=CoursePhase.MAINTENANCE,
+        )
+        .select_related("course__patient__site")
+        .order_by("decided_at", "id")
+    ):
+        latest[d.course_id] = d
+    if latest:
+        booked_since: dict[int, datetime] = {}
+        for p, t in Appointment.objects.filter(
+            patient_id__in={d.course.patient_id for d in latest.values()},
+            kind=AppointmentKind.INFUSION,
+            status__in=(*LIVE_APPOINTMENT, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED),
+            starts_at__gte=min(d.decided_at for d in latest.values()),
+        ).values_list("patient_id", "starts_at"):
+            booked_since[p] = max(t, booked_since.get(p, t))
+        for d in latest.values():
+            patient = d.course.patient
+            if booked_since.get(patient.pk, d.decided_at) > d.decided_at:
+                continue  # a booster is booked (or was given) since the decision
+            site = patient.site
+            tz, policy = site_zone(site), _policy(site)
+            if d.next_due is None:  # filtered out by the query; for the type checker
+                continue
+            due = max(d.decided_at, local_at(d.next_due, policy.followup_review_local_hour, tz))
+            plan.specs.append(
+                FollowUpSpec(
+                    kind=FollowUpKind.BOOSTER_DUE,
+                    # The same key as monitoring.maintenance_services' booster follow-up.
+                    key=f"{FollowUpKind.BOOSTER_DUE}:course:{d.course_id}:{d.next_due.isoformat()}",
+                    due_at=due,
+                    assignee_role=AssigneeRole.FRONTDESK,
+                    patient_id=patient.pk,
+                    site_id=site.pk if site else None,
+                    subject_type="infusions.treatmentcourse",
+                    subject_id=d.course_id,
+                    escalate_at=local_shift(due, tz, days=policy.followup_booster_overdue_days),
+                    escalate_role=AssigneeRole.CLINICIAN,
+                    note=f"Maintenance booster due {d.next_due:%Y-%m-%d} and nothing booked.",
+                )
+            )
     rows = [
         r
         for kind in (FollowUpKind.BOOSTER_DUE, FollowUpKind.BOOSTER_OVERDUE)
@@ -634,6 +702,14 @@ def followups_plan(*, now: datetime | None = None) -> PlanResult:
             plan = rule()
             created = followups_ensure_many(plan.specs)
             result.created[kind] = len(created)
+            if len(created) < len(plan.specs):
+                followups_reopen(specs=plan.specs, reason="reason came back")
+            if not plan.reschedule:
+                result.rescheduled[kind] = 0
+                result.cancelled[kind] = sum(
+                    followups_cancel(followup_ids=ids, reason=reason) for reason, ids in plan.cancel.items()
+                )
+                continue
             existing = {
                 r.key: r
                 for r in FollowUp.objects.filter(

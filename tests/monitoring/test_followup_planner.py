@@ -18,6 +18,9 @@ from tests.monitoring.followup_helpers import appointment, ended_session, phq9
 
 pytestmark = pytest.mark.django_db
 
+# Queries of a planner run (first run, second run) in test_planner_query_count_does_not_grow_with_the_data.
+PLANNER_QUERIES = (53, 66)
+
 
 def _only(kind: str) -> FollowUp:
     rows = list(FollowUp.objects.filter(kind=kind))
@@ -464,3 +467,98 @@ def test_seed_demo_plans_followups_idempotently():
     assert {"check_in_call", "pre_session_questionnaire", "biennial_inventory"} <= kinds
     call_command("seed_demo", "--password", "demo-pass-123")
     assert sorted(FollowUp.objects.values_list("key", flat=True)) == first
+
+
+def _accepted_booster(course, users, next_due, decided_at):
+    from monitoring.models import MaintenanceDecision, MaintenanceRecommendation
+
+    rec = MaintenanceRecommendation.objects.create(
+        course=course,
+        rule="stable_extend",
+        rule_number=3,
+        action="book",
+        interval_days=14,
+        next_due=next_due,
+        rationale="Stable: extend.",
+        status="accepted",
+        fingerprint="f",
+        computed_at=decided_at,
+    )
+    return MaintenanceDecision.objects.create(
+        recommendation=rec,
+        course=course,
+        decision="accepted",
+        action="book",
+        interval_days=14,
+        next_due=next_due,
+        decided_by=users["clinician"],
+        decided_at=decided_at,
+    )
+
+
+def test_booster_due_when_the_accepted_booster_has_nothing_booked(users, course):
+    # CLINICAL.md §7: booster due at the recommended date with nothing booked (front desk),
+    # overdue after 7 days to the clinician.
+    course.phase = "maintenance"
+    course.save(update_fields=["phase"])
+    tz = course.patient.site.tz
+    next_due = (timezone.now() + timedelta(days=3)).astimezone(tz).date()
+    _accepted_booster(course, users, next_due, timezone.now() - timedelta(hours=1))
+    followups_plan()
+    row = _only("booster_due")
+    assert row.key == f"booster_due:course:{course.pk}:{next_due.isoformat()}"  # the recommender's key
+    assert (row.assignee_role, row.escalate_role) == ("frontdesk", "clinician")
+    assert row.due_at.astimezone(tz) == datetime(next_due.year, next_due.month, next_due.day, 9, tzinfo=tz)
+    assert row.escalate_at.astimezone(tz) == datetime(next_due.year, next_due.month, next_due.day, 9, tzinfo=tz) + (
+        timedelta(days=7)
+    )
+    appointment(course.patient, timezone.now() + timedelta(days=2), course=course)
+    followups_plan()
+    row.refresh_from_db()
+    assert (row.status, row.cancel_reason) == ("cancelled", "booster booked")
+    followups_plan()
+    row.refresh_from_db()
+    assert row.status == "cancelled"
+    # The booked booster is cancelled again: nothing booked, so the reminder comes back.
+    booked = course.patient.appointments.get()
+    booked.status = "cancelled"
+    booked.save(update_fields=["status"])
+    followups_plan()
+    row.refresh_from_db()
+    assert (row.status, row.round) == ("pending", 1)
+    assert FollowUp.objects.filter(kind="booster_due").count() == 1
+
+
+def test_repeated_runs_after_cancellations_are_quiet(users, course):
+    """No rule wants back what another part of it cancels: a third run changes nothing."""
+    course.phase = "maintenance"
+    course.save(update_fields=["phase"])
+    ended_session(course, timezone.now() - timedelta(days=1))
+    appointment(course.patient, timezone.now() + timedelta(days=20), course=course)
+    followups_plan()
+    phq9(course.patient, [1] * 8 + [0])
+    followups_plan()
+    events = FollowUpEvent.objects.count()
+    statuses = sorted(FollowUp.objects.values_list("kind", "status"))
+    third = followups_plan()
+    assert third.as_dict() == {"created": 0, "rescheduled": 0, "cancelled": 0}
+    assert FollowUpEvent.objects.count() == events
+    assert sorted(FollowUp.objects.values_list("kind", "status")) == statuses
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_planner_query_count_does_not_grow_with_the_data(users, site, size):
+    """The planner's queries per run depend on which rules find work, not on how many rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(size):
+        patient = PatientFactory(site=site)
+        c = CourseFactory(patient=patient, created_by=users["clinician"])
+        ended_session(c, timezone.now() - timedelta(hours=5))
+        appointment(patient, timezone.now() + timedelta(days=4), course=c)
+    with CaptureQueriesContext(connection) as first:
+        followups_plan()
+    with CaptureQueriesContext(connection) as second:
+        followups_plan()
+    assert (len(first), len(second)) == PLANNER_QUERIES
