@@ -19,8 +19,20 @@ WIDEST = """() => {
 }"""
 
 
+# Every visible form field has a label (issue 7: labelled fields).
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter(e => e.type !== "hidden" && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+  .map(e => e.name || e.id)"""
+# Buttons (and links styled as buttons) at least 44 px high: touch targets.
+SMALL_TARGETS = """() => [...document.querySelectorAll("button, .button, summary.button")]
+  .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+  .map(e => `${e.textContent.trim().slice(0, 30)} ${Math.round(e.getBoundingClientRect().height)}px`)"""
+
+
 def snap(page, name: str) -> None:
-    """Save a full-page screenshot at each size, and check nothing overflows sideways."""
+    """Save a full-page screenshot at each size, and check at each that nothing overflows
+    sideways, every field has a label and every button is a 44 px touch target."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in SIZES.items():
         page.set_viewport_size(size)
@@ -34,5 +46,7 @@ def snap(page, name: str) -> None:
         if overflow > 1:
             culprits = page.evaluate(WIDEST)
             raise AssertionError(f"{name} overflows sideways by {overflow}px at {label} size: {culprits}")
+        assert not page.evaluate(UNLABELLED), f"{name}: fields without a label: {page.evaluate(UNLABELLED)}"
+        assert not page.evaluate(SMALL_TARGETS), f"{name}: small touch targets: {page.evaluate(SMALL_TARGETS)}"
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(SIZES["tablet"])
