@@ -76,7 +76,12 @@ def test_nurse_runs_a_session_logs_vitals_and_sees_the_alert(
 
     # A set during the infusion with systolic 182 (CLINICAL.md §3: >= 180 is high, Del Sant
     # 2020) and a rise of +58 from baseline (>= 40 is medium, Spravato label).
-    _fill_vitals(page, 182, 96, 88, 97, 16)
+    # Typed with the keyboard alone: Tab from field to field, Enter saves.
+    page.get_by_label("Systolic (mmHg)").focus()
+    for value in ("182", "96", "88", "97", "16"):
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
     expect(page.locator("#vitals-result")).to_contain_text("Alert raised")
     expect(page.locator("#vitals-chart")).to_have_attribute("data-points", "2")
     alerts = page.locator("#alerts-list")
