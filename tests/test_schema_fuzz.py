@@ -180,14 +180,14 @@ def test_the_whole_schema_answers_no_server_error(wsgi_app, users, known):
         schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
         clinician = Token.objects.create(user=users["clinician"]).key
         failures, sent = _fuzz(schema, {"Authorization": f"Token {clinician}"}, known)
-        # The admin-only operations (receipts, exports, ...) refuse a clinician at once: fuzz
+        # The admin-only operations (receipts, ledger and audit exports) refuse a clinician at once: fuzz
         # them again as an admin so the requests reach the views.
         admin = Token.objects.create(user=users["admin"]).key
         admin_only = {
             op.ok().label
             for op in schema.get_all_operations()
             if op.ok().path.startswith("/api/v1/ledger/") and op.ok().method.upper() != "GET"
-        } | {"GET /api/v1/ledger/export/"}
+        } | {"GET /api/v1/ledger/export/", "GET /api/v1/audit/history/", "GET /api/v1/audit/access/"}
         more, sent_admin = _fuzz(schema, {"Authorization": f"Token {admin}"}, known, only=admin_only)
     operations = sum(1 for _ in schema.get_all_operations())
     print(
