@@ -2,51 +2,40 @@
 
 from datetime import date, time
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef
-from django.db.models.functions import JSONObject
+from django.db import connection
 
 from clinic.availability import SiteCalendar
 from clinic.models import NurseRoster, Site, SiteClosure, SiteOpeningHours
 
+# One round trip, written out in SQL: the availability search runs this on every request and
+# the ORM's compilation of three correlated subqueries cost more than the query itself.
+_CALENDAR_SQL = f"""
+SELECT s.opens_at, s.closes_at, s.infusions_per_nurse, s.default_nurses_on_duty,
+  (SELECT coalesce(json_agg(json_build_array(h.weekday, h.opens_at, h.closes_at, h.closed)), '[]'::json)
+     FROM {SiteOpeningHours._meta.db_table} h WHERE h.site_id = s.id),
+  (SELECT coalesce(array_agg(c.date), '{{}}'::date[])
+     FROM {SiteClosure._meta.db_table} c WHERE c.site_id = s.id AND c.date BETWEEN %(first)s AND %(last)s),
+  (SELECT coalesce(json_agg(json_build_array(r.date, r.nurses_on_duty)), '[]'::json)
+     FROM {NurseRoster._meta.db_table} r WHERE r.site_id = s.id AND r.date BETWEEN %(first)s AND %(last)s)
+FROM {Site._meta.db_table} s WHERE s.id = %(site)s
+"""  # noqa: S608 - table names from the models, values bound as parameters
+
 
 def site_calendar(*, site: Site, first: date, last: date) -> SiteCalendar:
     """A site's opening hours, closed days and nurse roster between two local dates, in one
-    query whatever the range (the availability search runs this on every request)."""
-    row = (
-        Site.objects.filter(pk=site.pk)
-        .annotate(
-            weekly=ArraySubquery(
-                SiteOpeningHours.objects.filter(site=OuterRef("pk")).values(
-                    json=JSONObject(weekday="weekday", opens="opens_at", closes="closes_at", closed="closed")
-                )
-            ),
-            closed_dates=ArraySubquery(
-                SiteClosure.objects.filter(site=OuterRef("pk"), date__range=(first, last)).values("date")
-            ),
-            roster=ArraySubquery(
-                NurseRoster.objects.filter(site=OuterRef("pk"), date__range=(first, last)).values(
-                    json=JSONObject(date="date", nurses="nurses_on_duty")
-                )
-            ),
-        )
-        .values(
-            "opens_at", "closes_at", "infusions_per_nurse", "default_nurses_on_duty", "weekly", "closed_dates", "roster"
-        )
-        .get()
-    )
-    weekly = {
-        entry["weekday"]: None
-        if entry["closed"]
-        else (time.fromisoformat(entry["opens"]), time.fromisoformat(entry["closes"]))
-        for entry in row["weekly"]
-    }
+    query whatever the range."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CALENDAR_SQL, {"site": site.pk, "first": first, "last": last})
+        opens_at, closes_at, per_nurse, nurses_default, weekly, closed, roster = cursor.fetchone()
     return SiteCalendar(
         tz=site.tz,
-        default_hours=(row["opens_at"], row["closes_at"]),
-        infusions_per_nurse=row["infusions_per_nurse"],
-        default_nurses=row["default_nurses_on_duty"],
-        weekly=weekly,
-        closed_dates=frozenset(row["closed_dates"]),
-        nurses={date.fromisoformat(entry["date"]): entry["nurses"] for entry in row["roster"]},
+        default_hours=(opens_at, closes_at),
+        infusions_per_nurse=per_nurse,
+        default_nurses=nurses_default,
+        weekly={
+            weekday: None if is_closed else (time.fromisoformat(opens), time.fromisoformat(closes))
+            for weekday, opens, closes, is_closed in weekly
+        },
+        closed_dates=frozenset(closed),
+        nurses={date.fromisoformat(day): count for day, count in roster},
     )
