@@ -165,7 +165,7 @@ def run() -> None:
     end = start + timedelta(days=SEARCH_DAYS)
     print(
         f"# {CHAIRS} chairs, ~{PER_DAY} appointments a day, ket-iv-dep hold {hold}, "
-        f"search {SEARCH_DAYS} days, median of {REPEAT} runs",
+        f"search {SEARCH_DAYS} days, median of {REPEAT} runs; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
 
