@@ -335,6 +335,10 @@ def followups_deliver(*, followup_ids: Sequence[int], channels: Sequence[Channel
                     for pk in notified
                 ],
             )
+    nobody = [r.pk for r in rows if not recipients[r.pk] and not (r.kind in PATIENT_FIRST_KINDS and r.round == 0)]
+    if nobody:
+        # Still open and listed for the role (GET /followups/), but no account could be told.
+        logger.warning("No active staff account to notify for follow-ups %s.", nobody[:20])
     if failed_rows:
         logger.warning("Follow-up delivery failed for %d follow-ups; retrying.", len(failed_rows))
     return Delivered(notified=notified, sent=sent, failed=sorted(failed_rows))
