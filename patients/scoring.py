@@ -136,9 +136,9 @@ def items_parse(instrument: str, items: Any) -> tuple[int, ...]:
         values = {}
         unknown: list[str] = []
         for key, value in items.items():
-            number = str(key).removeprefix("item").removeprefix("_")
-            if number.isdigit() and 1 <= int(number) <= n:
-                values[int(number)] = value
+            label = str(key).removeprefix("item").removeprefix("_")
+            if label.isdigit() and 1 <= int(label) <= n:
+                values[int(label)] = value
             else:
                 unknown.append(str(key))
         if unknown:
