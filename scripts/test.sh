@@ -23,5 +23,11 @@ say "import-linter"
 "$VENV/bin/lint-imports"
 say "migrations are complete"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
-say "pytest"
-"$PY" -m pytest "$@"
+# Most tests run on both cores (pytest-xdist, a database per worker); the tests that start
+# Celery workers or drive Chromium run afterwards, one at a time.
+say "pytest: in parallel"
+"$PY" -m pytest -n "${PYTEST_WORKERS:-2}" -m "not worker and not browser" "$@"
+say "pytest: Celery worker and browser tests"
+rc=0
+"$PY" -m pytest -m "worker or browser" "$@" || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || exit "$rc"  # 5: the arguments selected none of these

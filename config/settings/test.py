@@ -12,3 +12,11 @@ STORAGES = {
 }
 # The test client and live server serve static files through staticfiles' own handler.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
+
+# Parallel runs (pytest-xdist): each worker gets its own test database (pytest-django adds
+# the gwN suffix) and its own Redis database for the cache, so one worker's cache.clear()
+# never resets another's throttle counts.
+_xdist_worker = env("PYTEST_XDIST_WORKER", default="")  # noqa: F405
+if _xdist_worker.startswith("gw"):
+    _base, _, _db = REDIS_URL.rpartition("/")  # noqa: F405
+    CACHES["default"]["LOCATION"] = f"{_base}/{(int(_db or 0) + 1 + int(_xdist_worker[2:])) % 16}"  # noqa: F405
