@@ -27,6 +27,18 @@ CHROMIUM_ARGS = [
 PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last. pytest groups tests by their session-scoped parameters
+    (pytest-playwright's `browser_name`), which moves them in among the plain database tests,
+    after pytest-django put every transactional test last; a live-server test flushes the
+    database when it ends (migration data such as the protocol library included), so the
+    database tests after it would fail."""
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if browser:
+        items[:] = [item for item in items if not item.get_closest_marker("browser")] + browser
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
