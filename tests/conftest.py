@@ -1,5 +1,6 @@
 """Shared fixtures: one account per role, a ready patient, API clients per role."""
 
+import importlib
 import os
 from collections.abc import Callable
 
@@ -22,6 +23,20 @@ from tests.factories import (
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROLES = ("admin", "clinician", "nurse", "frontdesk", "patient")
+
+
+@pytest.fixture(autouse=True)
+def _protocol_library(request) -> None:
+    """The protocol library comes from a data migration; a transactional test's flush empties
+    it for the tests that run after it on the same database. Put it back when it is gone."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from django.apps import apps as django_apps
+
+    if not Protocol.objects.exists():
+        importlib.import_module("infusions.migrations.0002_protocol_library").load(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
