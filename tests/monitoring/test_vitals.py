@@ -184,7 +184,7 @@ def test_vitals_cannot_be_updated_or_deleted(api, users, session):
         resp = getattr(api(users["clinician"]), method)(f"/api/v1/vitals/{vid}/", NORMAL, format="json")
         assert resp.status_code in (404, 405)
         resp = getattr(api(users["clinician"]), method)(vitals_url(session), NORMAL, format="json")
-        assert resp.status_code == 405
+        assert resp.status_code in (403, 405)  # no role may use a method that does not exist
     # Not even the ORM: the database refuses UPDATE and DELETE.
     vital = VitalSign.objects.get(pk=vid)
     with pytest.raises(DatabaseError), transaction.atomic():
