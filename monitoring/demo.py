@@ -396,8 +396,8 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         ("staff accounts", accounts),
         ("patients", patients),
         ("history", history),
-        ("outcome scores", scores),
         ("appointments", appointments),
         ("follow-ups", followups),
         ("today at the chairs", today),
+        ("outcome scores", scores),  # last: today's session needs its baseline too
     ]
