@@ -9,6 +9,7 @@ unfinished one from an earlier day is closed first so the board never shows stal
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,9 +36,14 @@ MARKER = "Demo: today's session in the chair."
 BASELINE = {"systolic": 124, "diastolic": 78, "heart_rate": 74, "spo2": 98, "respiratory_rate": 14}
 
 
+def _demo_sessions(course: TreatmentCourse) -> Any:
+    """The sessions this module made (their start event carries `demo`)."""
+    return course.sessions.filter(events__action=SessionAction.START, events__data__demo=True)
+
+
 def _close_earlier(course: TreatmentCourse, today_start: datetime, nurse: User) -> None:
     """A demo session left running on an earlier day is closed (demo housekeeping only)."""
-    for session in course.sessions.filter(signed_at__isnull=True, created_at__lt=today_start):
+    for session in _demo_sessions(course).filter(signed_at__isnull=True, created_at__lt=today_start):
         end = (session.started_at or session.created_at) + timedelta(minutes=40)
         InfusionSession.objects.filter(pk=session.pk).update(
             status=SessionStatus.DISCHARGED,
@@ -62,15 +68,19 @@ def _free_chair(site: Site, patient: Patient, start: datetime, end: datetime) ->
 @transaction.atomic
 def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -> InfusionSession | None:
     nurse, clinician = users["nurse"], users["clinician"]
-    patient = patients[-1]
+    # A patient in the middle of an induction (seed_history gave the first half a course with
+    # scores): today is their next session.
+    patient = patients[1] if len(patients) > 1 else patients[0]
     protocol = Protocol.objects.get(code="ket-iv-dep")
     now = timezone.now()
     today_start = datetime.combine(now.astimezone(site.tz).date(), datetime.min.time(), tzinfo=site.tz)
-    course, _ = TreatmentCourse.objects.get_or_create(
-        patient=patient, notes=MARKER, defaults={"protocol": protocol, "indication": "trd", "created_by": clinician}
-    )
+    course = patient.courses.filter(protocol=protocol).order_by("created_at").first()
+    if course is None:
+        course = TreatmentCourse.objects.create(
+            patient=patient, protocol=protocol, indication="trd", created_by=clinician, notes=MARKER
+        )
     _close_earlier(course, today_start, nurse)
-    existing = course.sessions.filter(created_at__gte=today_start).first()
+    existing = _demo_sessions(course).filter(created_at__gte=today_start).first()
     if existing is not None:
         return existing
     measurement = patient.measurements.first()
@@ -126,6 +136,7 @@ def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -
         to_status=SessionStatus.RUNNING,
         actor=nurse,
         at=started,
+        data={"demo": True},
     )
     InfusionSession.objects.filter(pk=session.pk).update(status=SessionStatus.RUNNING, started_at=started)
     session.refresh_from_db()
