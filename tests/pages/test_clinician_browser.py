@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 
 from infusions.models import InfusionSession
 from infusions.services import session_create
-from monitoring.models import MaintenanceDecision
+from monitoring.models import FollowUp, MaintenanceDecision
+from patients.services import assessment_record
 from tests.factories import ChairFactory, CourseFactory
+from tests.monitoring.outcome_helpers import items_for
 from tests.pages.browser import snap
 from tests.pages.scenarios import responder_course
 
@@ -29,10 +31,15 @@ def test_clinician_approves_a_dose_and_accepts_a_recommendation(
     planned_course = CourseFactory(patient=own_patient, protocol=protocol, created_by=staff["clinician"])
     planned = session_create(actor=staff["nurse"], course=planned_course, dose=Decimal("0.9"))
     assert planned.requires_approval
+    # CLINICAL.md §5: PHQ-9 item 9 > 0 is an urgent suicide-risk review for a clinician, at once.
+    assessment_record(
+        actor=staff["nurse"], patient=own_patient, instrument="PHQ9", items=items_for("PHQ9", 12, item9=1)
+    )
 
     login(staff["clinician"])
     assert page.url.endswith("/worklist/")
     expect(page.get_by_role("region", name="Doses awaiting your approval")).to_contain_text("0.9 mg/kg")
+    expect(page.get_by_role("region", name="Follow-ups due")).to_contain_text("Suicide-risk review")
     snap(page, "clinician-worklist")
 
     page.get_by_role("link", name="Review approvals").click()
@@ -74,3 +81,14 @@ def test_clinician_approves_a_dose_and_accepts_a_recommendation(
     expect(page.get_by_role("table", name="Outcomes by protocol and indication")).to_contain_text("ket-iv-dep")
     expect(page.locator("#rates-chart")).to_have_attribute("data-bars", "1")
     snap(page, "clinician-outcomes")
+
+    # The follow-up inbox: the suicide-risk review is done, with what was done.
+    page.get_by_role("link", name="Follow-ups").click()
+    review = page.get_by_role("region", name=re.compile("Suicide-risk review"))
+    expect(review).to_contain_text("PHQ-9 item 9 = 1")
+    snap(page, "clinician-followups")
+    review.get_by_label("What was done").fill("Called the patient; safety plan reviewed, no immediate risk")
+    review.get_by_role("button", name="Mark done").click()
+    expect(page.get_by_text("Suicide-risk review: done.")).to_be_visible()
+    followup = FollowUp.objects.get(patient=own_patient, kind="suicide_risk_review")
+    assert (followup.status, followup.completed_by_id) == ("completed", staff["clinician"].pk)
