@@ -1,8 +1,11 @@
 """Vitals at the chair and the alerts they raise."""
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,6 +16,7 @@ from rest_framework.views import APIView
 from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
+from infusions.models import InfusionSession
 from infusions.selectors import session_get
 from monitoring import selectors, services
 from monitoring.alerting import alert_acknowledge, alert_resolve
@@ -111,13 +115,109 @@ class VitalCorrectionSerializer(VitalInputSerializer):
                 f.default = serializers.empty  # type: ignore[assignment]
 
 
+# --- the ingest fast path ----------------------------------------------------------------------
+# Vitals arrive every few minutes from every chair, often in batches from a monitor. A well-formed
+# set (JSON numbers, known choices, an ISO time with its offset) is read here field by field; any
+# set that is not is handed to `VitalInputSerializer`, so the accepted values and every error
+# message are exactly the serializer's (tests/monitoring/test_vitals_io.py holds them equal).
+
+_INT_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
+_CONSCIOUSNESS = frozenset(Consciousness.values)
+_SOURCES = frozenset(VitalsSource.values)
+_TENTH = Decimal("0.1")
+
+
+def _fast_row(raw: object) -> dict[str, Any] | None:
+    """The validated set, or None when the serializer must decide."""
+    if type(raw) is not dict:
+        return None
+    row: dict[str, Any] = {}
+    for name in _INT_FIELDS:
+        value = raw.get(name)
+        if type(value) is not int:
+            return None
+        row[name] = value
+    if (temp := raw.get("temperature_c")) is not None:
+        if type(temp) not in (int, float):
+            return None
+        decimal = Decimal(str(temp))
+        if decimal.as_tuple().exponent < -1 or not -100 < decimal < 100:  # type: ignore[operator]
+            return None
+        row["temperature_c"] = decimal.quantize(_TENTH)
+    elif "temperature_c" in raw:
+        row["temperature_c"] = None
+    consciousness = raw.get("consciousness", "A")
+    if consciousness not in _CONSCIOUSNESS:
+        return None
+    row["consciousness"] = consciousness
+    on_oxygen = raw.get("on_oxygen", False)
+    if type(on_oxygen) is not bool:
+        return None
+    row["on_oxygen"] = on_oxygen
+    if "moaas" in raw:
+        moaas = raw["moaas"]
+        if moaas is not None and type(moaas) is not int:
+            return None
+        row["moaas"] = moaas
+    if "recorded_at" in raw:
+        text = raw["recorded_at"]
+        parsed = parse_datetime(text) if type(text) is str else None
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        row["recorded_at"] = parsed
+    source = raw.get("source", "manual")
+    if source not in _SOURCES:
+        return None
+    row["source"] = source
+    return row
+
+
+def vitals_input(data: Any) -> list[dict[str, Any]]:
+    """One set (an object) or a batch (a list) as validated rows; 400 per field otherwise."""
+    many = isinstance(data, list)
+    if many and not data:
+        raise serializers.ValidationError({"non_field_errors": ["Send at least one set."]})
+    rows = [_fast_row(raw) for raw in (data if many else [data])]
+    if all(row is not None for row in rows):
+        return rows  # type: ignore[return-value]
+    checked = VitalInputSerializer(data=data, many=many)
+    checked.is_valid(raise_exception=True)
+    return list(checked.validated_data) if many else [checked.validated_data]
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def vital_data(vital: VitalSign, alerts: list[Alert]) -> dict[str, Any]:
+    """What `VitalSerializer` gives for a set just stored, built without a query: a new set is
+    not superseded and its alerts are the ones it raised."""
+    return {
+        "id": vital.pk,
+        "session": vital.session_id,
+        "recorded_at": _DATETIME.to_representation(vital.recorded_at),
+        "recorded_by": vital.recorded_by_id,
+        "source": vital.source,
+        "phase": vital.phase,
+        "systolic": vital.systolic,
+        "diastolic": vital.diastolic,
+        "heart_rate": vital.heart_rate,
+        "spo2": vital.spo2,
+        "respiratory_rate": vital.respiratory_rate,
+        "temperature_c": None if vital.temperature_c is None else Decimal(vital.temperature_c).quantize(_TENTH),
+        "consciousness": vital.consciousness,
+        "on_oxygen": vital.on_oxygen,
+        "moaas": vital.moaas,
+        "news2": {"score": vital.news2_score, "risk": vital.news2_risk},
+        "alerts": AlertSerializer(alerts, many=True).data if alerts else [],
+        "supersedes": vital.supersedes_id,
+        "correction_reason": vital.correction_reason,
+        "superseded": False,
+        "created_at": _DATETIME.to_representation(vital.created_at),
+    }
+
+
 def _recorded_data(recorded: list[services.RecordedVitals]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for item in recorded:
-        data = VitalSerializer(item.vital).data
-        data["alerts"] = AlertSerializer(item.alerts, many=True).data
-        out.append(data)
-    return out
+    return [vital_data(item.vital, item.alerts) for item in recorded]
 
 
 class SessionVitalsApi(APIView):
@@ -135,14 +235,14 @@ class SessionVitalsApi(APIView):
 
     @extend_schema(request=VitalInputSerializer(many=True), responses={201: VitalSerializer(many=True)})
     def post(self, request: Request, session_pk: str) -> Response:
-        session = session_get(user=actor(request), session_id=session_pk)
+        # Only clinical staff get here (RolePermission), and they may see every session: the
+        # service's locked read of the session is the only one (no separate session_get).
         many = isinstance(request.data, list)
-        if many and not request.data:
-            raise serializers.ValidationError({"non_field_errors": ["Send at least one set."]})
-        data = VitalInputSerializer(data=request.data, many=many)
-        data.is_valid(raise_exception=True)
-        rows = data.validated_data if many else [data.validated_data]
-        recorded = services.vitals_record(actor=actor(request), session=session, rows=rows)
+        rows = vitals_input(request.data)
+        try:
+            recorded = services.vitals_record(actor=actor(request), session=int(session_pk), rows=rows)
+        except InfusionSession.DoesNotExist as error:
+            raise Http404 from error
         body = _recorded_data(recorded)
         return Response(body if many else body[0], status=status.HTTP_201_CREATED)
 

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
+from clinic.core.sql import rows_insert
 from clinic.models import User
 from clinic.policy import ClinicalPolicy
 from infusions.models import InfusionSession, SessionStatus
-from monitoring.models import Alert, AlertStatus, VitalSign, VitalsPhase
+from monitoring.models import Alert, AlertRule, AlertStatus, VitalSign, VitalsPhase
 from monitoring.news2 import news2_score
 from monitoring.schedule import observation_ends_at
 from monitoring.vitals import vitals_alerts, vitals_validate
@@ -61,7 +62,7 @@ def _baseline_values(vital: VitalSign | None) -> dict[str, Any] | None:
 def vitals_record(
     *,
     actor: User,
-    session: InfusionSession,
+    session: InfusionSession | int,
     rows: list[dict[str, Any]],
     supersedes: VitalSign | None = None,
     correction_reason: str = "",
@@ -71,11 +72,13 @@ def vitals_record(
 
     The phase follows the session's status unless given (a correction keeps its set's phase);
     after dosing, a set taken once the observation time has passed is the discharge set.
+    `session` may be an id (InfusionSession.DoesNotExist if there is none): the locked read
+    is then the only read of the session.
     """
     session = (
         InfusionSession.objects.select_for_update(of=("self",))
         .select_related("course__patient__site", "course__protocol")
-        .get(pk=session.pk)
+        .get(pk=session if isinstance(session, int) else session.pk)
     )
     if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
         raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
@@ -109,7 +112,13 @@ def vitals_record(
         .first()
     )
     baseline = _baseline_values(baseline_vital)
-    open_rules = set(Alert.objects.filter(session=session, status=AlertStatus.OPEN).values_list("rule", flat=True))
+    unresolved = list(
+        Alert.objects.filter(session=session, status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)).values_list(
+            "rule", "status"
+        )
+    )
+    open_rules = {rule for rule, status in unresolved if status == AlertStatus.OPEN}
+    overdue_unresolved = any(rule == AlertRule.VITALS_OVERDUE for rule, _ in unresolved)
     vitals: list[VitalSign] = []
     drafts_per_row = []
     for row in sorted(rows, key=lambda r: r.get("recorded_at") or now):
@@ -130,6 +139,7 @@ def vitals_record(
             high_at=policy.news2_high_at,
         )
         vital = VitalSign(
+            created_at=now,
             session=session,
             recorded_at=row.get("recorded_at") or now,
             recorded_by=actor,
@@ -148,7 +158,7 @@ def vitals_record(
             baseline = _baseline_values(vital)
         vitals.append(vital)
         drafts_per_row.append(fresh)
-    VitalSign.objects.bulk_create(vitals)
+    rows_insert(vitals)
     alerts: list[Alert] = []
     recorded: list[RecordedVitals] = []
     for vital, drafts in zip(vitals, drafts_per_row, strict=True):
@@ -166,7 +176,8 @@ def vitals_record(
         alerts.extend(row_alerts)
         recorded.append(RecordedVitals(vital=vital, alerts=row_alerts))
     Alert.objects.bulk_create(alerts)
-    vitals_overdue_resolve(session=session, actor=actor, at=now)
+    if overdue_unresolved:
+        vitals_overdue_resolve(session=session, actor=actor, at=now)
     vitals_schedule_refresh(session=session)
     return recorded
 

@@ -56,9 +56,12 @@ def vitals_schedule_refresh(*, session: InfusionSession) -> VitalsDue | None:
     """Recompute and store when the next set is due. The caller holds the session's lock."""
     policy = session_policy(session)
     due = vitals_next_due(schedule_facts(session, policy), policy)
-    VitalsSchedule.objects.update_or_create(
-        session=session,
-        defaults={"next_due_at": due.at if due else None, "next_kind": due.kind if due else ""},
+    # One upsert statement (update_or_create would be a SELECT, a savepoint and an UPDATE).
+    VitalsSchedule.objects.bulk_create(
+        [VitalsSchedule(session=session, next_due_at=due.at if due else None, next_kind=due.kind if due else "")],
+        update_conflicts=True,
+        unique_fields=["session"],
+        update_fields=["next_due_at", "next_kind", "updated_at"],
     )
     return due
 
