@@ -5,6 +5,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,3 +36,37 @@ def figure(name: str, value: float, unit: str, *, target: str = "", ratio: float
     if target:
         parts.append(f"target {target}")
     print("  ".join(parts), flush=True)
+
+
+def _admin_sql(url: str, statement: str) -> None:
+    import psycopg
+
+    admin = urlunparse(urlparse(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+def in_throwaway_database(label: str, run: Callable[[], None]) -> None:
+    """Run a benchmark in a database of its own beside DATABASE_URL's (same server):
+    `<name>_bench_<label>_<pid>`, created and migrated first, dropped at the end whatever
+    happens."""
+    base = os.environ.get("DATABASE_URL", "postgres:///clinic")
+    parsed = urlparse(base)
+    name = f"{parsed.path.lstrip('/') or 'clinic'}_bench_{label}_{os.getpid()}"
+    _admin_sql(base, f'DROP DATABASE IF EXISTS "{name}"')
+    _admin_sql(base, f'CREATE DATABASE "{name}"')
+    try:
+        os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{name}"))
+        django_setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        run()
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - Django may never have been set up
+            pass
+        _admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

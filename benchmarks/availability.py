@@ -18,55 +18,19 @@ import time
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import psycopg  # noqa: E402
-from _common import django_setup, figure  # noqa: E402
+from _common import figure, in_throwaway_database  # noqa: E402
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres:///clinic")
 CHAIRS = 30
 PER_DAY = 100  # live appointments per day across the site
 SEARCH_DAYS = 14
 REPEAT = int(os.environ.get("BENCH_AVAIL_REPEAT", "30"))
 
 
-def _admin_url(url: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/postgres"))
-
-
-def _throwaway_url(url: str) -> tuple[str, str]:
-    parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or 'clinic'}_bench_avail_{os.getpid()}"
-    return urlunparse(parsed._replace(path=f"/{name}")), name
-
-
-def _sql(url: str, statement: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
-
-
 def main() -> None:
-    throwaway_url, name = _throwaway_url(BASE_URL)
-    admin_url = _admin_url(BASE_URL)
-    _sql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    _sql(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = throwaway_url
-        django_setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        run()
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 - Django may never have been set up
-            pass
-        _sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    in_throwaway_database("avail", run)
 
 
 def _populate(site, chairs, patients, protocol, user, first_day, days: int, hold: timedelta) -> int:

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from clinic.models import Chair, Role, Site, User  # noqa: E402
+from clinic.models import Chair, Role, Site, StaffMember, User  # noqa: E402
 from infusions.models import InfusionSession, Protocol, SessionStatus, TreatmentCourse  # noqa: E402
 from monitoring.followups import followup_ensure  # noqa: E402
 from monitoring.models import Alert, VitalSign  # noqa: E402
@@ -45,7 +45,9 @@ def build(n: int) -> dict:
     """A site with n of everything the lists show, around one focus patient."""
     now = timezone.now()
     site = Site.objects.create(name=f"Bench {n}", code=f"bench-{n}-{int(time.time())}", time_zone="UTC")
-    staff = {r: user(f"bench-{r}", r) for r in ("clinician", "nurse", "frontdesk")}
+    # Staff of this site (pages show the site a staff member works at).
+    staff = {r: user(f"bench-{r}-{site.code}", r) for r in ("clinician", "nurse", "frontdesk")}
+    StaffMember.objects.bulk_create(StaffMember(user=u, site=site) for u in staff.values())
     portal = user(f"bench-patient-{site.code}", Role.PATIENT)
     protocol = Protocol.objects.get(code="ket-iv-dep")
     patients = Patient.objects.bulk_create(

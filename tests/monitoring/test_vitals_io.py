@@ -100,6 +100,19 @@ def test_the_answer_is_what_the_serializer_gives(api, users, session):
     assert answered == expected
 
 
+def test_the_list_is_what_the_serializer_gives(api, users, session):
+    nurse = api(users["nurse"])
+    url = f"/api/v1/sessions/{session.id}/vitals/"
+    first = nurse.post(url, [NORMAL, ALARMING], format="json").json()
+    nurse.post(
+        f"/api/v1/vitals/{first[0]['id']}/correct/", {"systolic": 124, "correction_reason": "typo"}, format="json"
+    )
+    listed = nurse.get(url).json()
+    assert [row["superseded"] for row in listed] == [True, False, False]
+    expected = VitalSerializer(vitals_list(session=session), many=True).data
+    assert listed == json.loads(JSONRenderer().render(expected))
+
+
 def test_vital_data_matches_the_serializer_field_for_field(session, users):
     vital = VitalSign.objects.create(
         session=session,
