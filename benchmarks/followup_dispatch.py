@@ -46,6 +46,19 @@ def _sql(url: str, statement: str) -> None:
         conn.execute(statement)  # type: ignore[arg-type]
 
 
+def _drop(url: str, name: str) -> None:
+    """DROP ... WITH (FORCE), retried: an autovacuum worker still in the database cannot be
+    terminated by a non-superuser, but leaves within a moment."""
+    for attempt in range(10):
+        try:
+            _sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
+
+
 def main() -> None:
     throwaway_url, name = _throwaway_url(BASE_URL)
     admin_url = _admin_url(BASE_URL)
@@ -66,7 +79,7 @@ def main() -> None:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - Django may never have been set up
             pass
-        _sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(admin_url, name)
 
 
 class QueryCounter:

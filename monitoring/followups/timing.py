@@ -17,9 +17,12 @@ from clinic.models import Site
 
 
 def site_zone(site: Site | None) -> zoneinfo.ZoneInfo:
-    if site is not None and site.time_zone:
-        return zoneinfo.ZoneInfo(site.time_zone)
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return zone_named(site.time_zone if site is not None else None)
+
+
+def zone_named(time_zone: str | None) -> zoneinfo.ZoneInfo:
+    """A site's zone from its `time_zone` (none or blank: the clinic's, `settings.TIME_ZONE`)."""
+    return zoneinfo.ZoneInfo(time_zone or settings.TIME_ZONE)
 
 
 def _aware(naive_local: datetime, tz: zoneinfo.ZoneInfo) -> datetime:

@@ -20,7 +20,7 @@ from monitoring.followups import (
     followups_cancel,
 )
 from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
-from monitoring.followups.dispatch import followups_claim_due, followups_deliver
+from monitoring.followups.dispatch import followup_title, followups_claim_due, followups_deliver
 from monitoring.models import FollowUp, FollowUpDelivery
 from tests.factories import PatientFactory, SiteFactory, StaffMemberFactory, UserFactory
 from tests.monitoring.followup_helpers import due_followups, staff
@@ -92,8 +92,6 @@ def test_messages_carry_no_patient_data():
     text = message.subject + message.body
     for secret in ("Zebedee", "Quartermaine", "MRN-SECRET-1"):
         assert secret not in text
-    from monitoring.followups.dispatch import followup_title
-
     assert "Zebedee" not in followup_title(FollowUp.objects.get())
 
 
@@ -274,6 +272,32 @@ def test_site_staff_are_told_of_their_own_site_only():
     assert far_nurse.email not in {m.to[0] for m in mail.outbox}
 
 
+def test_each_row_gets_its_own_due_time_and_history_in_a_mixed_batch():
+    # One batch, two sites in different zones, two due times: each message names its own
+    # local due time (the same as the inbox title), and each row's history its own deliveries.
+    nurses = staff("nurse", 2)  # no site: told of every site's follow-ups
+    london = SiteFactory(code="ldn", time_zone="Europe/London")
+    new_york = SiteFactory(code="nyc", time_zone="America/New_York")
+    nine = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    specs = [("a", london, nine), ("b", new_york, nine), ("c", london, nine + timedelta(hours=1))]
+    rows = {
+        key: followup_ensure(kind="check_in_call", key=key, patient=None, site=site, due_at=due, assignee_role="nurse")
+        for key, site, due in specs
+    }
+    _tick()
+    local = {"a": "Mon 05 Jan 2026 09:00 GMT", "b": "Mon 05 Jan 2026 04:00 EST", "c": "Mon 05 Jan 2026 10:00 GMT"}
+    titles = {key: followup_title(FollowUp.objects.get(pk=row.pk)) for key, row in rows.items()}
+    assert titles == {key: f"Check-in call: due {when}" for key, when in local.items()}
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        for key, row in rows.items():
+            item = f"- {titles[key]}\n  Due: Check-in call (follow-up #{row.pk}), due {local[key]}."
+            assert item in message.body
+    for row in rows.values():
+        event = row.events.get(action="notified")
+        assert event.data == {"round": 0, "deliveries": 4, "recipients": [u.pk for u in nurses]}
+
+
 @pytest.mark.parametrize("size", [5, 60])
 def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_queries):
     staff("nurse", 2)
@@ -281,9 +305,9 @@ def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_que
     ids = due_followups(size)
     FollowUp.objects.filter(id__in=ids[: size // 2]).update(assignee_role="clinician")
     claimed = _claim()
-    # savepoint, lock+select, staff, inbox deliveries, e-mail deliveries, status update,
-    # events, release (the in-app inbox is the inbox deliveries: nothing more to write)
-    with django_assert_num_queries(8):
+    # savepoint, lock+select, staff, every channel's deliveries (one statement), status
+    # update, events, release (the in-app inbox is the inbox deliveries: nothing more to write)
+    with django_assert_num_queries(7):
         followups_deliver(followup_ids=claimed)
     assert len(_emailed()) == (size - size // 2) * 2 + size // 2
     assert len(mail.outbox) == 3  # one digest per recipient
