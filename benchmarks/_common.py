@@ -69,4 +69,19 @@ def in_throwaway_database(label: str, run: Callable[[], None]) -> None:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - Django may never have been set up
             pass
-        _admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(base, name)
+
+
+def _drop(url: str, name: str) -> None:
+    """DROP ... WITH (FORCE), retried: an autovacuum worker still in the database cannot be
+    terminated by a non-superuser, but leaves within a moment."""
+    import psycopg
+
+    for attempt in range(10):
+        try:
+            _admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)

@@ -19,67 +19,18 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import psycopg  # noqa: E402
-from _common import django_setup, figure  # noqa: E402
+from _common import figure, in_throwaway_database  # noqa: E402
 
-BASE_URL = os.environ.get("DATABASE_URL", "postgres:///clinic")
 N = int(os.environ.get("BENCH_FOLLOWUPS", "10000"))
 BATCH_OVERRIDE = os.environ.get("BENCH_FOLLOWUP_BATCH")  # default: settings.FOLLOWUP_DISPATCH_BATCH_SIZE
 
 
-def _admin_url(url: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/postgres"))
-
-
-def _throwaway_url(url: str) -> tuple[str, str]:
-    parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or 'clinic'}_bench_followups_{os.getpid()}"
-    return urlunparse(parsed._replace(path=f"/{name}")), name
-
-
-def _sql(url: str, statement: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
-
-
-def _drop(url: str, name: str) -> None:
-    """DROP ... WITH (FORCE), retried: an autovacuum worker still in the database cannot be
-    terminated by a non-superuser, but leaves within a moment."""
-    for attempt in range(10):
-        try:
-            _sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
-        except psycopg.errors.InsufficientPrivilege:
-            if attempt == 9:
-                raise
-            time.sleep(0.5)
-
-
 def main() -> None:
-    throwaway_url, name = _throwaway_url(BASE_URL)
-    admin_url = _admin_url(BASE_URL)
-    _sql(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    _sql(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = throwaway_url
-        os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-        django_setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        run()
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 - Django may never have been set up
-            pass
-        _drop(admin_url, name)
+    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    in_throwaway_database("followups", run)
 
 
 class QueryCounter:
