@@ -186,6 +186,8 @@ def vitals_input(data: Any) -> list[dict[str, Any]]:
 
 
 _DATETIME = serializers.DateTimeField()
+# One serializer for every alert: building a serializer's fields costs more than using them.
+_ALERT = AlertSerializer()
 
 
 def vital_data(vital: VitalSign, alerts: list[Alert], *, superseded: bool = False) -> dict[str, Any]:
@@ -209,7 +211,7 @@ def vital_data(vital: VitalSign, alerts: list[Alert], *, superseded: bool = Fals
         "on_oxygen": vital.on_oxygen,
         "moaas": vital.moaas,
         "news2": {"score": vital.news2_score, "risk": vital.news2_risk},
-        "alerts": AlertSerializer(alerts, many=True).data if alerts else [],
+        "alerts": [_ALERT.to_representation(alert) for alert in alerts],
         "supersedes": vital.supersedes_id,
         "correction_reason": vital.correction_reason,
         "superseded": superseded,

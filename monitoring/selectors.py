@@ -9,7 +9,9 @@ from monitoring.models import Alert, VitalSign
 
 
 def vitals_list(*, session: InfusionSession, include_superseded: bool = True) -> QuerySet[VitalSign]:
-    qs = VitalSign.objects.filter(session=session).select_related("recorded_by", "supersedes", "superseded_by")
+    # The list shows who recorded a set and what it corrects by id (on the row); whether it was
+    # corrected needs the correcting row (a reverse one-to-one), hence its join.
+    qs = VitalSign.objects.filter(session=session).select_related("superseded_by")
     if not include_superseded:
         qs = qs.filter(superseded_by__isnull=True)
     return qs.prefetch_related("alerts").order_by("recorded_at", "id")
