@@ -29,7 +29,11 @@ class VitalSign(AppendOnlyModel):
     """One set of vitals. Append-only (a database trigger refuses UPDATE and DELETE); a
     correction is a new row that `supersedes` the old one, with a reason."""
 
-    session = models.ForeignKey("infusions.InfusionSession", on_delete=models.PROTECT, related_name="vitals")
+    # No index of its own: the (session, recorded_at) index below serves every lookup by session,
+    # and each index is one more write per set (docs/PERFORMANCE.md).
+    session = models.ForeignKey(
+        "infusions.InfusionSession", on_delete=models.PROTECT, related_name="vitals", db_index=False
+    )
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=8, choices=VitalsSource.choices, default=VitalsSource.MANUAL)
