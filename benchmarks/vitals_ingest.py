@@ -16,7 +16,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import urlparse
 
 from _common import django_setup, figure
@@ -90,6 +92,17 @@ def _post_all(token: str, requests: list[tuple[str, str]]) -> None:
     conn.close()
 
 
+def _seconds_in_parallel(jobs: list[Callable[[], None]]) -> float:
+    """Wall-clock seconds to run the jobs at the same time, one thread each."""
+    threads = [threading.Thread(target=job) for job in jobs]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
 def api_rate(sessions: list[InfusionSession], token: str, payload: object, count: int, clients: int = 1) -> float:
     """Rows per second for `count` requests of `payload`, spread over the sessions in turn and
     shared between `clients` connections posting at the same time."""
@@ -97,13 +110,7 @@ def api_rate(sessions: list[InfusionSession], token: str, payload: object, count
     rows_each = len(payload) if isinstance(payload, list) else 1
     requests = [(f"/api/v1/sessions/{sessions[i % len(sessions)].id}/vitals/", body) for i in range(count)]
     shares = [requests[c::clients] for c in range(clients)]
-    threads = [threading.Thread(target=_post_all, args=(token, share)) for share in shares]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return count * rows_each / (time.perf_counter() - start)
+    return count * rows_each / _seconds_in_parallel([partial(_post_all, token, share) for share in shares])
 
 
 COLUMNS = (
@@ -147,13 +154,7 @@ def raw_single_rate(dsn: str, sessions: list[InfusionSession], nurse: User, clie
             for i in range(offset, offset + share):
                 conn.execute(sql, raw_values(sessions[i % len(sessions)], nurse, i))
 
-    threads = [threading.Thread(target=insert, args=(c * share,)) for c in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return share * clients / (time.perf_counter() - start)
+    return share * clients / _seconds_in_parallel([partial(insert, c * share) for c in range(clients)])
 
 
 def copy_rate(dsn: str, sessions: list[InfusionSession], nurse: User) -> float:
