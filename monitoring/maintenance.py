@@ -548,9 +548,32 @@ def _induction(ctx: _Ctx, flags: list[str]) -> Recommendation:
         f"response after the induction series ({n} sessions): {ctx.describe(latest)}. "
         f"Maintenance starts at the minimum interval of {p.min_interval_days} days."
     ]
-    rule = Rule.INDUCTION_RESPONDER
-    if note:
-        lines.append(note)
+    return _book_next(
+        ctx,
+        rule=Rule.INDUCTION_RESPONDER,
+        interval=interval,
+        label_note=note,
+        last_day=last_day,
+        lines=lines,
+        extra={"current_interval_days": None},
+    )
+
+
+def _book_next(
+    ctx: _Ctx,
+    *,
+    rule: str,
+    interval: int,
+    label_note: str | None,
+    last_day: date,
+    lines: list[str],
+    extra: dict[str, Any],
+    history: list[_VisitRecord] | None = None,
+) -> Recommendation:
+    """Book the next booster on its own: `interval` days after the last session. A note from
+    the esketamine label's clamp (rule 6) is added and names the rule that decided."""
+    if label_note:
+        lines.append(label_note)
         rule = Rule.ESKETAMINE_LABEL
     next_due = ctx.due(last_day, interval)
     lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
@@ -563,7 +586,37 @@ def _induction(ctx: _Ctx, flags: list[str]) -> Recommendation:
         needs_clinician=False,
         automatic=True,
         lines=lines,
-        extra={"current_interval_days": None},
+        extra=extra,
+        history=history,
+    )
+
+
+def _worse(
+    ctx: _Ctx,
+    *,
+    current: int,
+    history: list[_VisitRecord],
+    judged: list[_VisitRecord],
+    judgement: _Judgement,
+    last_day: date,
+    common: dict[str, Any],
+) -> Recommendation:
+    """The patient is worse: shorten (rules 3 and 4, from the stable intervals in `judged`),
+    book it and tell the clinician."""
+    interval, lines = _shorten(ctx, current=current, history=judged, judgement=judgement, from_day=last_day)
+    next_due = ctx.due(last_day, interval)
+    lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
+    return _result(
+        ctx,
+        rule=_worse_rule(lines),
+        action=Action.BOOK,
+        interval=interval,
+        next_due=next_due,
+        needs_clinician=True,
+        automatic=True,
+        lines=lines,
+        extra={**common, "stable": False, "reasons": list(judgement.reasons)},
+        history=history,
     )
 
 
@@ -658,22 +711,14 @@ def _maintenance(ctx: _Ctx, flags: list[str]) -> Recommendation:
         if fresh:
             judgement = ctx.judge(fresh[-1], since)
             if judgement.stable is False:
-                interval, lines = _shorten(
-                    ctx, current=current, history=history, judgement=judgement, from_day=last_day
-                )
-                next_due = ctx.due(last_day, interval)
-                lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
-                return _result(
+                return _worse(
                     ctx,
-                    rule=_worse_rule(lines),
-                    action=Action.BOOK,
-                    interval=interval,
-                    next_due=next_due,
-                    needs_clinician=True,
-                    automatic=True,
-                    lines=lines,
-                    extra={**common, "stable": False, "reasons": list(judgement.reasons)},
+                    current=current,
                     history=history,
+                    judged=history,
+                    judgement=judgement,
+                    last_day=last_day,
+                    common=common,
                 )
         decided = booked_since[-1] if booked_since else None
         next_due = decided.next_due if decided and decided.next_due else ctx.due(last_day, current)
@@ -720,20 +765,15 @@ def _maintenance(ctx: _Ctx, flags: list[str]) -> Recommendation:
             history=history,
         )
     if judgement.stable is False:
-        interval, lines = _shorten(ctx, current=current, history=history[:-1], judgement=judgement, from_day=last_day)
-        next_due = ctx.due(last_day, interval)
-        lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
-        return _result(
+        # The last visit is the one judged worse: the stable intervals are those before it.
+        return _worse(
             ctx,
-            rule=_worse_rule(lines),
-            action=Action.BOOK,
-            interval=interval,
-            next_due=next_due,
-            needs_clinician=True,
-            automatic=True,
-            lines=lines,
-            extra={**common, "stable": False, "reasons": list(judgement.reasons)},
+            current=current,
             history=history,
+            judged=history[:-1],
+            judgement=judgement,
+            last_day=last_day,
+            common=common,
         )
 
     at_max = _stable_at_max(history, maximum)
@@ -769,19 +809,12 @@ def _maintenance(ctx: _Ctx, flags: list[str]) -> Recommendation:
             f"stable: {judgement.text}. Interval {current} -> {target} days "
             f"(min({current} + step {p.extend_step_days}, max {maximum}))."
         ]
-    if note:
-        lines.append(note)
-        rule = Rule.ESKETAMINE_LABEL
-    next_due = ctx.due(last_day, interval)
-    lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
-    return _result(
+    return _book_next(
         ctx,
         rule=rule,
-        action=Action.BOOK,
         interval=interval,
-        next_due=next_due,
-        needs_clinician=False,
-        automatic=True,
+        label_note=note,
+        last_day=last_day,
         lines=lines,
         extra={**common, "stable": True, "stable_at_max_visits": at_max},
         history=history,
