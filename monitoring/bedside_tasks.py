@@ -9,11 +9,10 @@ Registered by `config/celery.py` (autodiscovery of `bedside_tasks`); scheduled i
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from clinic.core.tasks import TRANSIENT
 from monitoring.alerting import alerts_escalate, vitals_overdue_raise
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,

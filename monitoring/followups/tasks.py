@@ -4,12 +4,24 @@ Global settings give every task `acks_late`, `reject_on_worker_lost` and prefetc
 (config/settings/base.py); they are repeated here so the guarantees do not depend on them.
 """
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from typing import Any
 
+from celery import shared_task
+
+from clinic.core.tasks import TRANSIENT
 from monitoring.followups import dispatch, planner
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+TASK_OPTIONS: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "soft_time_limit": 60,
+    "time_limit": 120,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
 
 
 class DeliveryIncompleteError(Exception):
@@ -19,15 +31,7 @@ class DeliveryIncompleteError(Exception):
 @shared_task(
     name="monitoring.followups_dispatch_due",
     autoretry_for=TRANSIENT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=60,
-    time_limit=120,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=12,
+    **TASK_OPTIONS,
 )
 def followups_dispatch_due_task() -> int:
     """The beat tick: claim due follow-ups and hand their ids to the delivery task."""
@@ -37,15 +41,7 @@ def followups_dispatch_due_task() -> int:
 @shared_task(
     name="monitoring.followups_deliver",
     autoretry_for=(*TRANSIENT, DeliveryIncompleteError),
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=60,
-    time_limit=120,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=12,
+    **TASK_OPTIONS,
 )
 def followups_deliver_task(followup_ids: list[int]) -> int:
     result = dispatch.followups_deliver(followup_ids=[int(i) for i in followup_ids])
@@ -57,15 +53,7 @@ def followups_deliver_task(followup_ids: list[int]) -> int:
 @shared_task(
     name="monitoring.followups_plan",
     autoretry_for=TRANSIENT,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=60,
-    time_limit=120,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=12,
+    **TASK_OPTIONS,
 )
 def followups_plan_task() -> dict[str, int]:
     """Create the follow-ups the data calls for, reschedule and cancel the rest (idempotent)."""
