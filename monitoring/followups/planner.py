@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -84,6 +85,19 @@ def _key(kind: str, label: str, pk: object, *parts: object) -> str:
     return f"{kind}:{label}:{pk}" + "".join(f":{p}" for p in parts)
 
 
+def _spec(
+    kind: str, subject_type: str, subject_id: int, *, key_parts: tuple[object, ...] = (), **fields: Any
+) -> FollowUpSpec:
+    """A follow-up about one record: its key is the kind and the record (and `key_parts`)."""
+    return FollowUpSpec(
+        kind=kind,
+        key=_key(kind, subject_type, subject_id, *key_parts),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        **fields,
+    )
+
+
 @dataclass
 class Plan:
     """What one rule wants: rows that should exist, and open rows to cancel with a reason."""
@@ -146,15 +160,14 @@ def plan_check_in_calls(now: datetime, sessions: list[InfusionSession]) -> Plan:
         site = _session_site(s)
         due = local_shift(_ended(s), site_zone(site), hours=_policy(site).followup_check_in_after_hours)
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.CHECK_IN_CALL,
-                key=_key(FollowUpKind.CHECK_IN_CALL, "infusions.infusionsession", s.pk),
+            _spec(
+                FollowUpKind.CHECK_IN_CALL,
+                "infusions.infusionsession",
+                s.pk,
                 due_at=due,
                 assignee_role=AssigneeRole.NURSE,
                 patient_id=s.course.patient_id,
                 site_id=site.pk if site else None,
-                subject_type="infusions.infusionsession",
-                subject_id=s.pk,
             )
         )
     return plan
@@ -175,15 +188,14 @@ def plan_rems_forms(now: datetime, sessions: list[InfusionSession]) -> Plan:
         site = _session_site(s)
         due = local_shift(_ended(s), site_zone(site), days=_policy(site).followup_rems_within_days)
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.REMS_FORM,
-                key=_key(FollowUpKind.REMS_FORM, "infusions.infusionsession", s.pk),
+            _spec(
+                FollowUpKind.REMS_FORM,
+                "infusions.infusionsession",
+                s.pk,
                 due_at=due,
                 assignee_role=AssigneeRole.NURSE,
                 patient_id=s.course.patient_id,
                 site_id=site.pk if site else None,
-                subject_type="infusions.infusionsession",
-                subject_id=s.pk,
             )
         )
     # A form submitted without its follow-up being completed (a missed step): close it.
@@ -227,15 +239,14 @@ def plan_end_of_induction_reviews(now: datetime) -> Plan:
         tz = site_zone(site)
         day = local_date(_ended(last), tz) + timedelta(days=1)
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.END_OF_INDUCTION_REVIEW,
-                key=_key(FollowUpKind.END_OF_INDUCTION_REVIEW, "infusions.treatmentcourse", course.pk),
+            _spec(
+                FollowUpKind.END_OF_INDUCTION_REVIEW,
+                "infusions.treatmentcourse",
+                course.pk,
                 due_at=local_at(day, _policy(site).followup_review_local_hour, tz),
                 assignee_role=AssigneeRole.CLINICIAN,
                 patient_id=course.patient_id,
                 site_id=site.pk if site else None,
-                subject_type="infusions.treatmentcourse",
-                subject_id=course.pk,
             )
         )
     return plan
@@ -290,17 +301,16 @@ def plan_pre_session_questionnaires(now: datetime, upcoming: list[Appointment]) 
         if (a.patient_id, due) in answered:
             continue
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.PRE_SESSION_QUESTIONNAIRE,
-                key=_key(FollowUpKind.PRE_SESSION_QUESTIONNAIRE, "infusions.appointment", a.pk),
+            _spec(
+                FollowUpKind.PRE_SESSION_QUESTIONNAIRE,
+                "infusions.appointment",
+                a.pk,
                 due_at=due,
                 escalate_at=local_shift(a.starts_at, tz, hours=-policy.followup_questionnaire_staff_before_hours),
                 escalate_role=AssigneeRole.NURSE,
                 assignee_role=AssigneeRole.NURSE,
                 patient_id=a.patient_id,
                 site_id=a.site_id,
-                subject_type="infusions.appointment",
-                subject_id=a.pk,
                 note="Instruments: " + ", ".join(_questionnaire_instruments(a)),
             )
         )
@@ -355,15 +365,14 @@ def plan_weight_rechecks(now: datetime, upcoming: list[Appointment]) -> Plan:
             fresh_for.add(a.pk)
             continue
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.WEIGHT_RECHECK,
-                key=_key(FollowUpKind.WEIGHT_RECHECK, "infusions.appointment", a.pk),
+            _spec(
+                FollowUpKind.WEIGHT_RECHECK,
+                "infusions.appointment",
+                a.pk,
                 due_at=local_shift(a.starts_at, site_zone(a.site), hours=-policy.followup_weight_recheck_before_hours),
                 assignee_role=AssigneeRole.NURSE,
                 patient_id=a.patient_id,
                 site_id=a.site_id,
-                subject_type="infusions.appointment",
-                subject_id=a.pk,
             )
         )
     _appointment_cancellations(plan, FollowUpKind.WEIGHT_RECHECK)
@@ -450,15 +459,14 @@ def plan_mid_interval_phq9(now: datetime) -> Plan:
             continue
         due = local_at(start_day + timedelta(days=interval // 2), policy.followup_review_local_hour, tz)
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.MID_INTERVAL_PHQ9,
-                key=_key(FollowUpKind.MID_INTERVAL_PHQ9, "infusions.infusionsession", s.pk),
+            _spec(
+                FollowUpKind.MID_INTERVAL_PHQ9,
+                "infusions.infusionsession",
+                s.pk,
                 due_at=due,
                 assignee_role=AssigneeRole.NURSE,
                 patient_id=course.patient_id,
                 site_id=site.pk,
-                subject_type="infusions.infusionsession",
-                subject_id=s.pk,
             )
         )
     # Only this rule's rows (the paused-course PHQ-9 checks are the recommender's).
@@ -603,15 +611,15 @@ def plan_safety_screens(now: datetime) -> Plan:
         if len(since) >= n:
             due = min(due, _ended(since[n - 1]))
         plan.specs.append(
-            FollowUpSpec(
-                kind=FollowUpKind.SAFETY_SCREEN,
-                key=_key(FollowUpKind.SAFETY_SCREEN, "patients.patient", pid, "after", done.pk if done else 0),
+            _spec(
+                FollowUpKind.SAFETY_SCREEN,
+                "patients.patient",
+                pid,
+                key_parts=("after", done.pk if done else 0),
                 due_at=due,
                 assignee_role=AssigneeRole.CLINICIAN,
                 patient_id=pid,
                 site_id=site.pk if site else None,
-                subject_type="patients.patient",
-                subject_id=pid,
                 note="Cognition, urinary symptoms, substance use; liver tests where at risk.",
             )
         )
