@@ -15,8 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Site, User
-from clinic.policy import DEFAULT_POLICY
-from infusions.dosing import dose_calculate
 from infusions.models import (
     Appointment,
     AppointmentKind,
@@ -26,7 +24,7 @@ from infusions.models import (
     SessionStatus,
     TreatmentCourse,
 )
-from infusions.services import protocol_limits
+from infusions.services import session_create
 from monitoring.bedside import consent_record, escort_record
 from monitoring.models import SessionAction, SessionEvent
 from monitoring.services import vitals_record
@@ -83,16 +81,9 @@ def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -
     existing = _demo_sessions(course).filter(created_at__gte=today_start).first()
     if existing is not None:
         return existing
-    measurement = patient.measurements.first()
-    if measurement is None:
+    if not patient.measurements.exists():
         return None
     started = now - timedelta(minutes=25)
-    result = dose_calculate(
-        limits=protocol_limits(protocol, DEFAULT_POLICY),
-        dose=protocol.default_dose,
-        weight_kg=measurement.weight_kg,
-        concentration_mg_per_ml=protocol.default_concentration_mg_per_ml,
-    )
     prep = timedelta(minutes=site.prep_minutes)
     hold = prep + timedelta(minutes=(protocol.duration_minutes or 0) + protocol.observation_minutes)
     appointment = _free_chair(site, patient, started - prep, started - prep + hold)
@@ -103,20 +94,13 @@ def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -
         appointment.status = AppointmentStatus.IN_PROGRESS
         appointment.booked_by = users["frontdesk"]
         appointment.save()
-    session = InfusionSession.objects.create(
+    # The dose as the service computes it (the site's limits, the latest weight, the gates).
+    session = session_create(
+        actor=nurse,
         course=course,
+        dose=protocol.default_dose,
+        concentration_mg_per_ml=protocol.default_concentration_mg_per_ml,
         appointment=appointment,
-        measurement=measurement,
-        weight_kg=measurement.weight_kg,
-        dose=result.dose,
-        dose_unit=result.unit,
-        concentration_mg_per_ml=result.concentration_mg_per_ml,
-        total_dose_mg=result.total_dose_mg,
-        rate_mg_per_h=result.rate_mg_per_h,
-        volume_ml=result.volume_ml,
-        rate_ml_per_h=result.rate_ml_per_h,
-        hard_max_at_creation=protocol.hard_max,
-        created_by=nurse,
     )
     consent_record(actor=nurse, session=session, obtained_at=started - timedelta(minutes=20))
     escort_record(actor=nurse, session=session, name="Jordan Lee", phone="+1 555 0134", relationship="partner")
