@@ -6,7 +6,10 @@ protocol-specific numbers (dose limits, durations, observation) live on `Protoco
 """
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clinic.models import Site
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,13 @@ class ClinicalPolicy:
 
 
 DEFAULT_POLICY = ClinicalPolicy()
+
+
+def site_policy(site: "Site | None") -> ClinicalPolicy:
+    """The site's values (its overrides over the defaults); the defaults when there is no site."""
+    return site.policy if site is not None else DEFAULT_POLICY
+
+
 POLICY_FIELDS = {f.name: f.type for f in fields(ClinicalPolicy)}
 
 

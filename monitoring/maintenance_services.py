@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, User
-from clinic.policy import DEFAULT_POLICY
+from clinic.policy import site_policy
 from infusions.booking import appointment_book, appointment_cancel, availability_search
 from infusions.models import Appointment, AppointmentKind, AppointmentStatus, CoursePhase, Drug, TreatmentCourse
 from infusions.services import course_phase_change
@@ -409,6 +409,6 @@ def paused_check_schedule(assessment: Assessment) -> None:
         followups_cancel(followup_ids=list(open_checks), reason="PHQ-9 received")
         site = course.patient.site
         tz = site.tz if site is not None else timezone.get_default_timezone()
-        days = (site.policy if site is not None else DEFAULT_POLICY).maintenance_pause_check_days
+        days = site_policy(site).maintenance_pause_check_days
         due = assessment.administered_at.astimezone(tz).date() + timedelta(days=days)
         _paused_check_ensure(course=course, due=due, tz=tz)

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinic.models import Role, User
-from clinic.policy import DEFAULT_POLICY, ClinicalPolicy
+from clinic.policy import ClinicalPolicy, site_policy
 from infusions.models import CoursePhase, Drug, InfusionSession, TreatmentCourse
 from monitoring.maintenance import MaintenanceParams, PastDecision, Visit
 from monitoring.models import (
@@ -35,8 +35,7 @@ HIGH_SEVERITIES = (AlertSeverity.HIGH, AlertSeverity.EMERGENCY)
 
 
 def policy_of(course: TreatmentCourse) -> ClinicalPolicy:
-    site = course.patient.site
-    return site.policy if site is not None else DEFAULT_POLICY
+    return site_policy(course.patient.site)
 
 
 def outcome_rules(policy: ClinicalPolicy) -> OutcomeRules:

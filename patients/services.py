@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, Site, User
-from clinic.policy import DEFAULT_POLICY, ClinicalPolicy
+from clinic.policy import ClinicalPolicy, site_policy
 from patients.hooks import assessment_hooks_run
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
 from patients.scoring import PORTAL_INSTRUMENTS, ItemsInvalid, score
@@ -20,7 +20,7 @@ from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
 
 
 def patient_policy(patient: Patient) -> ClinicalPolicy:
-    return patient.site.policy if patient.site_id and patient.site else DEFAULT_POLICY
+    return site_policy(patient.site if patient.site_id else None)
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Site, User
-from clinic.policy import DEFAULT_POLICY
+from clinic.policy import site_policy
 from monitoring.followups import sql as followup_sql
 from monitoring.models import (
     OPEN_FOLLOWUP_STATUSES,
@@ -161,7 +161,7 @@ def followup_ensure(
         # CLINICAL.md §7: a booster overdue after 7 days goes to the clinician.
         from monitoring.followups.timing import local_shift, site_zone
 
-        policy = site.policy if site is not None else DEFAULT_POLICY
+        policy = site_policy(site)
         extra["escalate_at"] = local_shift(due_at, site_zone(site), days=policy.followup_booster_overdue_days)
         extra["escalate_role"] = extra["escalate_role"] or AssigneeRole.CLINICIAN
     spec = FollowUpSpec(

@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from clinic.models import Site
-from clinic.policy import DEFAULT_POLICY, ClinicalPolicy
+from clinic.policy import ClinicalPolicy, site_policy
 from infusions.ledger_models import CountKind, EntryKind, LedgerEntry
 from infusions.models import (
     Appointment,
@@ -78,7 +78,7 @@ def _lookback() -> timedelta:
 
 
 def _policy(site: Site | None) -> ClinicalPolicy:
-    return site.policy if site is not None else DEFAULT_POLICY
+    return site_policy(site)
 
 
 def _key(kind: str, label: str, pk: object, *parts: object) -> str:
