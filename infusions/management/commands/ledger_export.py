@@ -4,24 +4,14 @@ The controlled-substance ledger for an inspector (CLINICAL.md §8, 21 CFR 1304.0
 entry in time order, one row each."""
 
 import json
-from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
+from clinic.core.commands import iso_datetime
 from clinic.models import Role, Site, User
 from infusions import ledger_selectors
 from infusions.ledger_api import export_csv
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"Not an ISO 8601 date-time: {value}")
-    return parsed
 
 
 class Command(BaseCommand):
@@ -43,7 +33,7 @@ class Command(BaseCommand):
             site_id = site.pk
         reader = User(username="ledger_export", role=Role.ADMIN)  # an operator at the console
         rows = ledger_selectors.export_rows(
-            user=reader, site_id=site_id, since=_when(options["since"]), until=_when(options["until"])
+            user=reader, site_id=site_id, since=iso_datetime(options["since"]), until=iso_datetime(options["until"])
         )
         if options["format"] == "json":
             text = json.dumps({"columns": list(ledger_selectors.EXPORT_COLUMNS), "rows": list(rows)}, indent=2)

@@ -2,23 +2,13 @@
 [--model app.Model] [--patient ID] [--output FILE]`: the audit trail for an inspector."""
 
 import json
-from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
+from django.core.management.base import BaseCommand
 
+from clinic.core.commands import iso_datetime
 from monitoring import audit
 from monitoring.audit_api import rows_csv
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"Not an ISO 8601 date-time: {value}")
-    return parsed
 
 
 class Command(BaseCommand):
@@ -34,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="Write to this file (default: standard output).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        since, until = _when(options["since"]), _when(options["until"])
+        since, until = iso_datetime(options["since"]), iso_datetime(options["until"])
         columns: tuple[str, ...]
         if options["kind"] == "history":
             columns, rows = audit.HISTORY_COLUMNS, audit.history_rows(since=since, until=until, model=options["model"])
