@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Chair, Role, Site, StaffMember, User
-from clinic.policy import DEFAULT_POLICY
+from clinic.policy import site_policy
 from infusions.dosing import dose_calculate
 from infusions.models import InfusionSession, Protocol, SessionStatus, TreatmentCourse
 from infusions.services import protocol_limits
@@ -25,6 +25,7 @@ from monitoring.vitals import vitals_alerts
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
 from patients.scoring import INSTRUMENTS, score
 from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
+from patients.services import patient_policy
 
 SITE_CODE = "riverside"
 ACCOUNTS = [
@@ -151,7 +152,7 @@ def seed_patients(site: Site, password: str, staff: User, count: int = 20) -> li
                 answers={k: bool(answers[k]) for k in ANSWER_KEYS},
                 medications=list(answers["medications"]),
                 age=age_on(birth, now.date()),
-                relative_age_years=DEFAULT_POLICY.relative_age_years,
+                relative_age_years=site_policy(site).relative_age_years,
             )
             screened_at = now - timedelta(days=30)
             Screening.objects.create(
@@ -200,10 +201,10 @@ def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
     each with vitals every 10 minutes. Runs only once (skips patients with a course)."""
     rng = random.Random(11)  # noqa: S311 - demo data
     protocol = Protocol.objects.get(code="ket-iv-dep")
-    limits = protocol_limits(protocol, DEFAULT_POLICY)
     now = timezone.now()
     created = 0
     for patient in patients[: len(patients) // 2]:
+        limits = protocol_limits(protocol, patient_policy(patient))
         if patient.courses.exists():
             continue
         measurement = patient.measurements.first()
@@ -247,6 +248,7 @@ def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
 
 def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: datetime, nurse: User) -> None:
     baseline = None
+    policy = patient_policy(session.course.patient)
     for minute in (-5, 10, 20, 30, 40, 55, 70, 85, 100):
         phase = "baseline" if minute < 0 else "running" if minute <= 40 else "observation"
         if minute == 100:
@@ -261,6 +263,8 @@ def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: 
             consciousness="A",
             temperature_c=Decimal("36.6"),
             count_consciousness=phase in ("baseline", "discharge"),
+            emergency_at=policy.news2_emergency_at,
+            high_at=policy.news2_high_at,
         )
         vital = VitalSign.objects.create(
             session=session,
@@ -271,7 +275,7 @@ def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: 
             news2_risk=score.risk,
             **values,
         )
-        for draft in vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=DEFAULT_POLICY):
+        for draft in vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy):
             Alert.objects.create(
                 session=session,
                 vital=vital,

@@ -85,8 +85,8 @@ def news2_score(
     consciousness: str,
     temperature_c: Decimal | None,
     count_consciousness: bool,
-    emergency_at: int = 7,
-    high_at: int = 5,
+    emergency_at: int,
+    high_at: int,
 ) -> News2:
     parameters = {
         "respiratory_rate": _respiration(respiratory_rate),

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from clinic.policy import DEFAULT_POLICY
 from monitoring.news2 import news2_score
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import NORMAL, complete, precheck, record, refresh, start
@@ -27,7 +28,12 @@ ZERO = {
 
 def score(count_consciousness=True, **changes):
     values = {**ZERO, **changes}
-    return news2_score(**values, count_consciousness=count_consciousness)
+    return news2_score(
+        **values,
+        count_consciousness=count_consciousness,
+        emergency_at=DEFAULT_POLICY.news2_emergency_at,  # 7, RCP 2017
+        high_at=DEFAULT_POLICY.news2_high_at,  # 5, RCP 2017
+    )
 
 
 def edges(parameter, table):
