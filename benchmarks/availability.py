@@ -1,5 +1,5 @@
 """Availability search (issue 3 item 6): a 30-chair site with 2,000 and then 20,000 existing
-appointments; the time of `infusions.booking.availability_search` (the earliest 20 slots of
+appointments; the time of `infusions.scheduling.services.availability_search` (the earliest 20 slots of
 ket-iv-dep in the next 14 days) and of enumerating every free slot in those 14 days.
 
 Targets: under 50 ms at 20,000 appointments, and under 2x the 2,000 figure. The appointment
@@ -36,7 +36,7 @@ def main() -> None:
 def _populate(site, chairs, patients, protocol, user, first_day, days: int, hold: timedelta) -> int:
     """About PER_DAY appointments a day over `days` local days from `first_day`: each chair has
     five hold-long places a day (8:00, 9:55, ...), PER_DAY of the 150 are taken at random."""
-    from infusions.models import Appointment
+    from infusions.scheduling.models import Appointment
 
     rng = random.Random(7)
     rows = []
@@ -69,7 +69,7 @@ def _time_search(site, protocol, start, end, limit: int) -> tuple[float, float, 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from infusions.booking import availability_search
+    from infusions.scheduling.services import availability_search
 
     walls, cpus, dbs = [], [], []
     found = 0
@@ -105,8 +105,9 @@ def run() -> None:
     from django.utils import timezone
 
     from clinic.models import Chair, Role, Site, User
-    from infusions.booking import chair_hold
-    from infusions.models import Appointment, Protocol
+    from infusions.protocols.models import Protocol
+    from infusions.scheduling.models import Appointment
+    from infusions.scheduling.services import chair_hold
     from patients.models import Patient
 
     site = Site.objects.create(

@@ -26,9 +26,11 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from clinic.models import Chair, Role, Site, StaffMember, User  # noqa: E402
-from infusions.models import InfusionSession, Protocol, SessionStatus, TreatmentCourse  # noqa: E402
-from monitoring.followups import followup_ensure  # noqa: E402
-from monitoring.models import Alert, VitalSign  # noqa: E402
+from infusions.protocols.models import Protocol  # noqa: E402
+from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse  # noqa: E402
+from monitoring.alerts.models import Alert  # noqa: E402
+from monitoring.followups.services import followup_ensure  # noqa: E402
+from monitoring.vitals.models import VitalSign  # noqa: E402
 from patients.models import Assessment, Patient  # noqa: E402
 from tests.factories import AppointmentFactory, MeasurementFactory, ScreeningFactory  # noqa: E402
 

@@ -57,9 +57,9 @@ def run() -> None:
     from django.utils import timezone
 
     from clinic.models import Role, Site, User
-    from monitoring.followups import FollowUpSpec, followups_ensure_many
     from monitoring.followups.dispatch import dispatch_batch_size, followups_claim_due, followups_deliver
-    from monitoring.models import FollowUp, FollowUpDelivery
+    from monitoring.followups.models import FollowUp, FollowUpDelivery
+    from monitoring.followups.services import FollowUpSpec, followups_ensure_many
 
     batch_size = int(BATCH_OVERRIDE) if BATCH_OVERRIDE else dispatch_batch_size()
     from patients.models import Patient

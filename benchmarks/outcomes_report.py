@@ -1,5 +1,5 @@
 """Outcomes report and maintenance recommender (issue 5): the time of
-`monitoring.outcome_selectors.outcomes_report` at 200 and then 2,000 courses (8 sessions and
+`monitoring.outcomes.selectors.outcomes_report` at 200 and then 2,000 courses (8 sessions and
 10 PHQ-9 scores each, across 3 protocols and 3 indications), its query count, and the time of
 one recommendation for a course with a long history (a year: 60 sessions, 120 scores).
 
@@ -38,7 +38,7 @@ def _items(rng: random.Random, total: int) -> list[int]:
 
 
 def _populate(count: int, offset: int, site, user, protocols) -> None:
-    from infusions.models import InfusionSession, TreatmentCourse
+    from infusions.sessions.models import InfusionSession, TreatmentCourse
     from patients.models import Assessment, Patient
     from patients.scoring import score
 
@@ -123,9 +123,10 @@ def run() -> None:
     from django.db import connection
 
     from clinic.models import Role, Site, User
-    from infusions.models import InfusionSession, Protocol, TreatmentCourse
-    from monitoring.maintenance_services import recommendation_compute
-    from monitoring.outcome_selectors import course_history, outcomes_report
+    from infusions.protocols.models import Protocol
+    from infusions.sessions.models import InfusionSession, TreatmentCourse
+    from monitoring.outcomes.selectors import course_history, outcomes_report
+    from monitoring.outcomes.services import recommendation_compute
     from patients.models import Assessment, Patient
 
     site = Site.objects.create(name="Bench", code="bench-outcomes", time_zone="Europe/London")

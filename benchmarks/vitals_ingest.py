@@ -31,7 +31,8 @@ from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from clinic.models import Role, Site, User  # noqa: E402
-from infusions.models import InfusionSession, Protocol, SessionStatus, TreatmentCourse  # noqa: E402
+from infusions.protocols.models import Protocol  # noqa: E402
+from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse  # noqa: E402
 from patients.models import BodyMeasurement, Patient  # noqa: E402
 
 SINGLE = int(os.environ.get("BENCH_VITALS_SINGLE", "1000"))

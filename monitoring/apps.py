@@ -7,7 +7,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         # patients may not import monitoring: register the PHQ-9 item 9 rule with its hooks.
-        from monitoring.maintenance_services import paused_check_schedule, suicide_risk_review_ensure
+        from monitoring.outcomes.services import paused_check_schedule, suicide_risk_review_ensure
         from patients.hooks import assessment_hook_register
 
         assessment_hook_register("monitoring.suicide_risk_review", suicide_risk_review_ensure)

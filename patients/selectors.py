@@ -6,7 +6,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from clinic.models import Role, User
+from clinic.policy import ClinicalPolicy, site_policy
 from patients.models import Assessment, BodyMeasurement, Patient, Screening
+
+
+def patient_policy(patient: Patient) -> ClinicalPolicy:
+    """The clinical policy of a patient: their site's (CLINICAL.md defaults without one)."""
+    return site_policy(patient.site if patient.site_id else None)
 
 
 def patient_list(*, user: User, search: str | None = None) -> QuerySet[Patient]:

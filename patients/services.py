@@ -12,15 +12,11 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role, Site, User
-from clinic.policy import ClinicalPolicy, site_policy
 from patients.hooks import assessment_hooks_run
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
 from patients.scoring import PORTAL_INSTRUMENTS, ItemsInvalid, score
 from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
-
-
-def patient_policy(patient: Patient) -> ClinicalPolicy:
-    return site_policy(patient.site if patient.site_id else None)
+from patients.selectors import patient_policy
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from clinic.models import Role, User
-from infusions.models import Protocol
+from infusions.protocols.models import Protocol
 from patients.models import Patient
 from tests.factories import (
     CourseFactory,

@@ -7,7 +7,9 @@ import factory
 from django.utils import timezone
 
 from clinic.models import Chair, Role, Site, StaffMember, User
-from infusions.models import Appointment, InfusionSession, Protocol, TreatmentCourse
+from infusions.protocols.models import Protocol
+from infusions.scheduling.models import Appointment
+from infusions.sessions.models import InfusionSession, TreatmentCourse
 from patients.models import BodyMeasurement, Patient, Screening
 from patients.screening import ANSWER_KEYS
 
@@ -121,7 +123,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
 
 class AppointmentFactory(factory.django.DjangoModelFactory):
     """A booked ket-iv-dep infusion written directly (no rules checked: for history and
-    fixtures; tests of the rules go through `infusions.booking`). Hold: 15 + 40 + 60 min."""
+    fixtures; tests of the rules go through `infusions.scheduling.services`). Hold: 15 + 40 + 60 min."""
 
     class Meta:
         model = Appointment

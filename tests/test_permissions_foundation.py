@@ -95,7 +95,7 @@ CASES = [
 @pytest.fixture
 def context(users, own_patient, other_patient, protocol):
     """Objects of each owner: the patient account's own record and another patient's."""
-    from monitoring.services import vitals_record
+    from monitoring.vitals.services import vitals_record
 
     ctx = {}
     for owner, patient in (("own", own_patient), ("other", other_patient)):

@@ -32,8 +32,8 @@ from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 
-from infusions import ledger
-from monitoring.services import vitals_record
+from infusions.ledger import services as ledger
+from monitoring.vitals.services import vitals_record
 from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, SessionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]

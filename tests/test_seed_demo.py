@@ -5,8 +5,9 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from clinic.models import Chair, Site, User
-from infusions.models import InfusionSession, Protocol
-from monitoring.models import VitalSign
+from infusions.protocols.models import Protocol
+from infusions.sessions.models import InfusionSession
+from monitoring.vitals.models import VitalSign
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from clinic.core.exceptions import ApplicationError
@@ -46,3 +47,10 @@ def actor(request: Request) -> "User":
     if not isinstance(user, User):
         raise exceptions.NotAuthenticated()
     return user
+
+
+class PackageRouter(DefaultRouter):
+    """A feature package's router: its routes with format suffixes, like the one DefaultRouter
+    the API had; the browsable root listing them all is `config/api_router.py`'s."""
+
+    include_root_view = False

@@ -64,9 +64,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Audit trail: who changed clinical records (simple_history) and staff reads of a
-    # patient's record (monitoring.audit), both after authentication.
+    # patient's record (monitoring.audit.services), both after authentication.
     "simple_history.middleware.HistoryRequestMiddleware",
-    "monitoring.audit.PatientAccessMiddleware",
+    "monitoring.audit.services.PatientAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -165,26 +165,26 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "FollowUpKindEnum": "monitoring.models.FollowUpKind",
+        "FollowUpKindEnum": "monitoring.followups.models.FollowUpKind",
         "AssessmentInstrumentEnum": "patients.models.AssessmentInstrument",
         "AssessmentSourceEnum": "patients.models.AssessmentSource",
-        "VitalsSourceEnum": "monitoring.models.VitalsSource",
-        "FollowUpStatusEnum": "monitoring.models.FollowUpStatus",
-        "FollowUpAssigneeRoleEnum": "monitoring.models.AssigneeRole",
-        "FollowUpActionEnum": "monitoring.models.FollowUpAction",
-        "AppointmentStatusEnum": "infusions.models.AppointmentStatus",
-        "AppointmentKindEnum": "infusions.models.AppointmentKind",
-        "AppointmentEventKindEnum": "infusions.models.AppointmentEventKind",
+        "VitalsSourceEnum": "monitoring.vitals.models.VitalsSource",
+        "FollowUpStatusEnum": "monitoring.followups.models.FollowUpStatus",
+        "FollowUpAssigneeRoleEnum": "monitoring.followups.models.AssigneeRole",
+        "FollowUpActionEnum": "monitoring.followups.models.FollowUpAction",
+        "AppointmentStatusEnum": "infusions.scheduling.models.AppointmentStatus",
+        "AppointmentKindEnum": "infusions.scheduling.models.AppointmentKind",
+        "AppointmentEventKindEnum": "infusions.scheduling.models.AppointmentEventKind",
         # The bedside's choice sets share field names with others (kind, severity, route).
-        "SideEffectKindEnum": "monitoring.models.SideEffectKind",
-        "SideEffectSeverityEnum": "monitoring.models.SideEffectSeverity",
-        "InterventionRouteEnum": "monitoring.models.InterventionRoute",
-        "LedgerEntryKindEnum": "infusions.ledger_models.EntryKind",
-        "LedgerContainerKindEnum": "infusions.ledger_models.ContainerKind",
-        "LedgerLossKindEnum": "infusions.ledger_models.LossKind",
-        "LedgerCountKindEnum": "infusions.ledger_models.CountKind",
-        "LedgerCountMethodEnum": "infusions.ledger_models.CountMethod",
-        "LedgerReconciliationStatusEnum": "infusions.ledger_models.ReconciliationStatus",
+        "SideEffectKindEnum": "monitoring.bedside.models.SideEffectKind",
+        "SideEffectSeverityEnum": "monitoring.bedside.models.SideEffectSeverity",
+        "InterventionRouteEnum": "monitoring.bedside.models.InterventionRoute",
+        "LedgerEntryKindEnum": "infusions.ledger.models.EntryKind",
+        "LedgerContainerKindEnum": "infusions.ledger.models.ContainerKind",
+        "LedgerLossKindEnum": "infusions.ledger.models.LossKind",
+        "LedgerCountKindEnum": "infusions.ledger.models.CountKind",
+        "LedgerCountMethodEnum": "infusions.ledger.models.CountMethod",
+        "LedgerReconciliationStatusEnum": "infusions.ledger.models.ReconciliationStatus",
     },
 }
 
@@ -208,7 +208,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
 
-# Follow-ups (monitoring.followups): the planner and the dispatch tick. A tick that waited
+# Follow-ups (monitoring.followups.services): the planner and the dispatch tick. A tick that waited
 # longer than its interval in the queue is dropped (`expires`): the next one does its work.
 FOLLOWUP_TICK_SECONDS = env.float("FOLLOWUP_TICK_SECONDS", default=60.0)
 FOLLOWUP_PLAN_SECONDS = env.float("FOLLOWUP_PLAN_SECONDS", default=300.0)
@@ -228,7 +228,7 @@ CELERY_BEAT_SCHEDULE["followups-plan"] = {
     "schedule": FOLLOWUP_PLAN_SECONDS,
     "options": {"expires": FOLLOWUP_PLAN_SECONDS},
 }
-# The bedside (monitoring.alerting): overdue vitals sets and alert escalation, every minute
+# The bedside (monitoring.alerts.services): overdue vitals sets and alert escalation, every minute
 # (CLINICAL.md §3: overdue after 5 min, escalation after 2 or 10 min). Idempotent scans.
 BEDSIDE_TICK_SECONDS = env.float("BEDSIDE_TICK_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE["bedside-vitals-overdue"] = {

@@ -21,9 +21,10 @@ from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PATIENT
 from clinic.models import Role
-from infusions.models import Appointment, InfusionSession
+from infusions.scheduling.models import Appointment
+from infusions.sessions.models import InfusionSession
 from monitoring.fhir import resources
-from monitoring.models import VitalSign
+from monitoring.vitals.models import VitalSign
 from patients.models import Assessment, BodyMeasurement, Patient
 from patients.selectors import patient_get
 

@@ -15,8 +15,9 @@ from typing import Any
 from django.conf import settings
 
 from clinic.models import User
-from infusions.models import Appointment, InfusionSession
-from monitoring.models import VitalSign
+from infusions.scheduling.models import Appointment
+from infusions.sessions.models import InfusionSession
+from monitoring.vitals.models import VitalSign
 from patients.models import Assessment, BodyMeasurement, Patient
 
 LOINC = "http://loinc.org"

@@ -15,10 +15,9 @@ from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import STAFF
 from clinic.models import User
-from monitoring import followups as services
-from monitoring.followups import selectors
+from monitoring.followups import selectors, services
 from monitoring.followups.dispatch import followup_title
-from monitoring.models import (
+from monitoring.followups.models import (
     AssigneeRole,
     FollowUp,
     FollowUpDelivery,

@@ -29,17 +29,12 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from clinic.localtime import site_zone, zone_named
 from clinic.models import User
+from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups import sql
 from monitoring.followups.channels import Channel, Notification, channels_get
-from monitoring.followups.timing import site_zone, zone_named
-from monitoring.models import (
-    OPEN_FOLLOWUP_STATUSES,
-    FollowUp,
-    FollowUpAction,
-    FollowUpKind,
-    FollowUpStatus,
-)
+from monitoring.followups.models import FollowUp, FollowUpAction, FollowUpKind, FollowUpStatus
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ time of rows not yet sent when their reason moved (an appointment rescheduled), 
 cancels the rest. A missed event is caught on the next run, because nothing depends on a
 signal having fired.
 
-Times are computed on the site's wall clock (monitoring.followups.timing), with the numbers
+Times are computed on the site's wall clock (clinic.localtime), with the numbers
 of the site's clinical policy (clinic.policy, CLINICAL.md §7).
 """
 
@@ -23,39 +23,24 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from clinic.localtime import add_months, local_at, local_date, local_shift, site_zone
 from clinic.models import Site
-from clinic.policy import ClinicalPolicy, site_policy
-from infusions.ledger_models import CountKind, EntryKind, LedgerEntry
-from infusions.models import (
-    Appointment,
-    AppointmentKind,
-    AppointmentStatus,
-    CoursePhase,
-    Drug,
-    Indication,
-    InfusionSession,
-    SessionStatus,
-    TreatmentCourse,
-)
-from monitoring.followups import (
+from clinic.policy import site_policy
+from infusions.ledger.models import CountKind, EntryKind, LedgerEntry
+from infusions.protocols.models import Drug
+from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+from infusions.sessions.models import CoursePhase, Indication, InfusionSession, SessionStatus, TreatmentCourse
+from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES, RemsMonitoringForm
+from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind, FollowUpStatus
+from monitoring.followups.services import (
     FollowUpSpec,
     followups_cancel,
     followups_ensure_many,
     followups_reopen,
     followups_reschedule,
 )
-from monitoring.followups.timing import add_months, local_at, local_date, local_shift, site_zone
-from monitoring.maintenance import Action as MaintenanceAction
-from monitoring.models import (
-    OPEN_FOLLOWUP_STATUSES,
-    AssigneeRole,
-    DecisionKind,
-    FollowUp,
-    FollowUpKind,
-    FollowUpStatus,
-    MaintenanceDecision,
-    RemsMonitoringForm,
-)
+from monitoring.outcomes.models import DecisionKind, MaintenanceDecision
+from monitoring.outcomes.recommender import Action as MaintenanceAction
 from patients.models import Assessment, AssessmentInstrument, BodyMeasurement
 
 ENDED_STATUSES = (SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.DISCHARGED)
@@ -75,10 +60,6 @@ def _horizon() -> timedelta:
 
 def _lookback() -> timedelta:
     return timedelta(days=int(getattr(settings, "FOLLOWUP_PLAN_LOOKBACK_DAYS", LOOKBACK_DAYS_DEFAULT)))
-
-
-def _policy(site: Site | None) -> ClinicalPolicy:
-    return site_policy(site)
 
 
 def _key(kind: str, label: str, pk: object, *parts: object) -> str:
@@ -158,7 +139,7 @@ def plan_check_in_calls(now: datetime, sessions: list[InfusionSession]) -> Plan:
     plan = Plan()
     for s in sessions:
         site = _session_site(s)
-        due = local_shift(_ended(s), site_zone(site), hours=_policy(site).followup_check_in_after_hours)
+        due = local_shift(_ended(s), site_zone(site), hours=site_policy(site).followup_check_in_after_hours)
         plan.specs.append(
             _spec(
                 FollowUpKind.CHECK_IN_CALL,
@@ -186,7 +167,7 @@ def plan_rems_forms(now: datetime, sessions: list[InfusionSession]) -> Plan:
         if s.pk in done:
             continue  # the form is in: nothing to remind of
         site = _session_site(s)
-        due = local_shift(_ended(s), site_zone(site), days=_policy(site).followup_rems_within_days)
+        due = local_shift(_ended(s), site_zone(site), days=site_policy(site).followup_rems_within_days)
         plan.specs.append(
             _spec(
                 FollowUpKind.REMS_FORM,
@@ -243,7 +224,7 @@ def plan_end_of_induction_reviews(now: datetime) -> Plan:
                 FollowUpKind.END_OF_INDUCTION_REVIEW,
                 "infusions.treatmentcourse",
                 course.pk,
-                due_at=local_at(day, _policy(site).followup_review_local_hour, tz),
+                due_at=local_at(day, site_policy(site).followup_review_local_hour, tz),
                 assignee_role=AssigneeRole.CLINICIAN,
                 patient_id=course.patient_id,
                 site_id=site.pk if site else None,
@@ -296,7 +277,7 @@ def plan_pre_session_questionnaires(now: datetime, upcoming: list[Appointment]) 
         [(a.patient_id, local_shift(a.starts_at, site_zone(a.site), hours=-_before_hours(a.site))) for a in upcoming]
     )
     for a in upcoming:
-        tz, policy = site_zone(a.site), _policy(a.site)
+        tz, policy = site_zone(a.site), site_policy(a.site)
         due = local_shift(a.starts_at, tz, hours=-policy.followup_questionnaire_before_hours)
         if (a.patient_id, due) in answered:
             continue
@@ -325,7 +306,7 @@ def plan_pre_session_questionnaires(now: datetime, upcoming: list[Appointment]) 
 
 
 def _before_hours(site: Site | None) -> int:
-    return _policy(site).followup_questionnaire_before_hours
+    return site_policy(site).followup_questionnaire_before_hours
 
 
 def _answered_since(
@@ -359,7 +340,7 @@ def plan_weight_rechecks(now: datetime, upcoming: list[Appointment]) -> Plan:
         latest[p] = max(t, latest.get(p, t))
     fresh_for: set[int] = set()
     for a in upcoming:
-        policy = _policy(a.site)
+        policy = site_policy(a.site)
         last = latest.get(a.patient_id)
         if last is not None and last >= a.starts_at - timedelta(days=policy.weight_valid_days):
             fresh_for.add(a.pk)
@@ -393,7 +374,7 @@ def plan_suicide_risk_reviews(now: datetime) -> Plan:
         plan.specs.append(
             FollowUpSpec(
                 kind=FollowUpKind.SUICIDE_RISK_REVIEW,
-                # The same key as the assessment hook's (monitoring.maintenance_services).
+                # The same key as the assessment hook's (monitoring.outcomes.services).
                 key=f"{FollowUpKind.SUICIDE_RISK_REVIEW}:assessment:{a.pk}",
                 due_at=a.created_at,
                 assignee_role=AssigneeRole.CLINICIAN,
@@ -452,7 +433,7 @@ def plan_mid_interval_phq9(now: datetime) -> Plan:
         if (course.patient_id, _ended(s)) in answered_after_last:
             continue  # a PHQ-9 already came in this interval
         site = a.site
-        tz, policy = site_zone(site), _policy(site)
+        tz, policy = site_zone(site), site_policy(site)
         start_day, end_day = local_date(_ended(s), tz), local_date(a.starts_at, tz)
         interval = (end_day - start_day).days
         if interval < policy.followup_mid_interval_min_days:
@@ -525,14 +506,14 @@ def plan_booster_bookings(now: datetime) -> Plan:
             if booked_since.get(patient.pk, d.decided_at) > d.decided_at:
                 continue  # a booster is booked (or was given) since the decision
             site = patient.site
-            tz, policy = site_zone(site), _policy(site)
+            tz, policy = site_zone(site), site_policy(site)
             if d.next_due is None:  # filtered out by the query; for the type checker
                 continue
             due = max(d.decided_at, local_at(d.next_due, policy.followup_review_local_hour, tz))
             plan.specs.append(
                 FollowUpSpec(
                     kind=FollowUpKind.BOOSTER_DUE,
-                    # The same key as monitoring.maintenance_services' booster follow-up.
+                    # The same key as monitoring.outcomes.services' booster follow-up.
                     key=f"{FollowUpKind.BOOSTER_DUE}:course:{d.course_id}:{d.next_due.isoformat()}",
                     due_at=due,
                     assignee_role=AssigneeRole.FRONTDESK,
@@ -603,7 +584,7 @@ def plan_safety_screens(now: datetime) -> Plan:
         if not history:
             continue
         site = _session_site(history[-1])
-        tz, policy = site_zone(site), _policy(site)
+        tz, policy = site_zone(site), site_policy(site)
         anchor = done.completed_at if done is not None and done.completed_at else _ended(history[0])
         since = [s for s in history if done is None or _ended(s) > anchor]
         due = add_months(anchor, tz, policy.followup_safety_screen_months)
@@ -654,7 +635,7 @@ def plan_biennial_inventories(now: datetime) -> Plan:
             anchors[done_site] = max(done_at, anchors.get(done_site, done_at))
     wanted: dict[int, str] = {}
     for site in Site.objects.all():
-        tz, policy = site_zone(site), _policy(site)
+        tz, policy = site_zone(site), site_policy(site)
         anchor = anchors.get(site.pk, site.created_at)
         due = add_months(anchor, tz, 12 * policy.followup_inventory_every_years)
         key = _key(FollowUpKind.BIENNIAL_INVENTORY, "clinic.site", site.pk, local_date(due, tz).isoformat())

@@ -6,7 +6,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from clinic.models import Role, StaffMember, User
-from monitoring.models import OPEN_FOLLOWUP_STATUSES, FollowUp, FollowUpDelivery, FollowUpEvent
+from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
+from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
 
 OPEN = "open"
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 
 from clinic.models import Site
-from monitoring.models import FollowUp, FollowUpDelivery, FollowUpEvent
+from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
 
 
 def insert_followups(rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from infusions.models import Appointment, AppointmentSeries
+from infusions.scheduling.models import Appointment, AppointmentSeries
 from tests.factories import AppointmentFactory, ChairFactory
 from tests.infusions.scheduling import local, next_weekday
 

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import NurseRoster, SiteClosure, SiteOpeningHours
-from infusions import booking
-from infusions.booking import appointment_book, chair_hold
-from infusions.models import Appointment, AppointmentEvent, Protocol
+from infusions.protocols.models import Protocol
+from infusions.scheduling import services as booking
+from infusions.scheduling.models import Appointment, AppointmentEvent
+from infusions.scheduling.services import appointment_book, chair_hold
 from tests.factories import ChairFactory, PatientFactory, ScreeningFactory, clear_answers
 from tests.infusions.scheduling import local, next_weekday
 

@@ -11,8 +11,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinic.core.exceptions import ApplicationError
-from infusions import booking
-from infusions.models import Appointment, Protocol
+from infusions.protocols.models import Protocol
+from infusions.scheduling import services as booking
+from infusions.scheduling.models import Appointment
 from tests.factories import ChairFactory, PatientFactory, ScreeningFactory, SiteFactory, UserFactory
 from tests.infusions.scheduling import local, next_weekday
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from infusions.selectors import day_board
+from infusions.scheduling.selectors import day_board
 from tests.factories import AppointmentFactory, ChairFactory, PatientFactory
 from tests.infusions.scheduling import local, next_weekday
 

@@ -7,9 +7,9 @@ from django.db import connection
 from django.utils import timezone
 
 from clinic.models import Site, User
-from infusions.models import Appointment, AppointmentEvent
-from monitoring.demo import SITE_CODE
-from monitoring.demo_appointments import seed_past_appointments, seed_upcoming_appointments
+from infusions.scheduling.models import Appointment, AppointmentEvent
+from monitoring.demo.appointments import seed_past_appointments, seed_upcoming_appointments
+from monitoring.demo.seed import SITE_CODE
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinic.core.exceptions import ApplicationError
-from infusions.models import InfusionSession, Protocol
-from infusions.services import session_create
+from infusions.protocols.models import Protocol
+from infusions.sessions.models import InfusionSession
+from infusions.sessions.services import session_create
 from tests.factories import CourseFactory, MeasurementFactory, PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Role
-from infusions import ledger
-from infusions.ledger_models import ControlledContainer, LedgerEntry, LedgerReconciliation
+from infusions.ledger import services as ledger
+from infusions.ledger.models import ControlledContainer, LedgerEntry, LedgerReconciliation
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

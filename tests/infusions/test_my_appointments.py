@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from infusions.models import CalendarFeed, Protocol
+from infusions.protocols.models import Protocol
+from infusions.scheduling.models import CalendarFeed
 from tests.factories import AppointmentFactory, ChairFactory
 from tests.infusions.scheduling import local, next_weekday
 

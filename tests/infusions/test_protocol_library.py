@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from infusions.models import Protocol
+from infusions.protocols.models import Protocol
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ import pytest
 
 from clinic.core.exceptions import ApplicationError
 from clinic.models import SiteOpeningHours
-from infusions.booking import appointment_book, appointment_series_book, series_propose
-from infusions.models import Appointment, AppointmentEvent, AppointmentSeries, Protocol
+from infusions.protocols.models import Protocol
+from infusions.scheduling.models import Appointment, AppointmentEvent, AppointmentSeries
+from infusions.scheduling.services import appointment_book, appointment_series_book, series_propose
 from tests.factories import ChairFactory
 from tests.infusions.scheduling import local, next_weekday
 

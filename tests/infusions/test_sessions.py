@@ -7,7 +7,8 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 
-from infusions.models import InfusionSession, Protocol
+from infusions.protocols.models import Protocol
+from infusions.sessions.models import InfusionSession
 from tests.factories import CourseFactory, MeasurementFactory, PatientFactory, ScreeningFactory, clear_answers
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from clinic.models import User
-from infusions.models import InfusionSession, Protocol, TreatmentCourse
-from monitoring import bedside
-from monitoring.services import vitals_record
+from infusions.protocols.models import Protocol
+from infusions.sessions.models import InfusionSession, TreatmentCourse
+from monitoring.bedside import services as bedside
+from monitoring.vitals.services import vitals_record
 from tests.factories import CourseFactory, SessionFactory
 
 # Unremarkable vitals: NEWS2 0 (RCP 2017), no alert (CLINICAL.md §3).

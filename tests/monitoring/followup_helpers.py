@@ -6,9 +6,11 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from clinic.models import Role, User
-from infusions.models import Appointment, AppointmentKind, InfusionSession, Protocol, TreatmentCourse
-from monitoring.followups import FollowUpSpec, followups_ensure_many
-from monitoring.models import FollowUp
+from infusions.protocols.models import Protocol
+from infusions.scheduling.models import Appointment, AppointmentKind
+from infusions.sessions.models import InfusionSession, TreatmentCourse
+from monitoring.followups.models import FollowUp
+from monitoring.followups.services import FollowUpSpec, followups_ensure_many
 from patients.models import Assessment, Patient
 from tests.factories import ChairFactory, SessionFactory, UserFactory
 

@@ -7,7 +7,8 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from infusions.models import Appointment, InfusionSession, TreatmentCourse
+from infusions.scheduling.models import Appointment
+from infusions.sessions.models import InfusionSession, TreatmentCourse
 from patients.scoring import INSTRUMENTS
 from tests.factories import (
     ChairFactory,

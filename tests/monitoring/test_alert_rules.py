@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitoring.models import Alert
+from monitoring.alerts.models import Alert
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import NORMAL, record, start
 

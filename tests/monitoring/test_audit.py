@@ -17,8 +17,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring.audit_models import PatientAccessLog
-from monitoring.services import vitals_record
+from monitoring.audit.models import PatientAccessLog
+from monitoring.vitals.services import vitals_record
 from patients.models import Patient
 from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, PatientFactory, SessionFactory
 
@@ -233,8 +233,8 @@ def test_admins_see_history_and_access_log_in_the_django_admin(client, users, ot
 def test_every_listed_kind_of_clinical_change_is_audited():
     """Issue 8: patients, sessions (doses), alerts, follow-ups, appointments keep a history;
     screenings, assessments, weights and vitals are append-only (their rows are the record)."""
-    from monitoring.audit import APPEND_ONLY
-    from monitoring.audit_models import AUDITED_MODELS
+    from monitoring.audit.models import AUDITED_MODELS
+    from monitoring.audit.services import APPEND_ONLY
 
     audited = {m._meta.label for m in AUDITED_MODELS}
     assert {

@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from infusions.models import InfusionSession
-from monitoring import bedside
-from monitoring.models import Alert, SessionEvent
+from infusions.sessions.models import InfusionSession
+from monitoring.alerts.models import Alert
+from monitoring.bedside import services as bedside
+from monitoring.bedside.models import SessionEvent
 from tests.factories import CourseFactory, SessionFactory, StaffMemberFactory
 from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, prepare, start
 

@@ -9,8 +9,8 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from monitoring import bedside
-from monitoring.models import Intervention, SessionConsent, SessionEscort, SessionEvent, SideEffect
+from monitoring.bedside import services as bedside
+from monitoring.bedside.models import Intervention, SessionConsent, SessionEscort, SessionEvent, SideEffect
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import start
 

@@ -9,10 +9,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from infusions.models import Appointment, InfusionSession
-from monitoring import bedside
-from monitoring.alerting import alerts_escalate
-from monitoring.models import Alert
+from infusions.scheduling.models import Appointment
+from infusions.sessions.models import InfusionSession
+from monitoring.alerts.models import Alert
+from monitoring.alerts.services import alerts_escalate
+from monitoring.bedside import services as bedside
 from tests.factories import (
     ChairFactory,
     CourseFactory,

@@ -8,9 +8,11 @@ import time_machine
 from django.utils import timezone
 
 from clinic.models import Chair
-from infusions.models import InfusionSession
-from monitoring.demo_bedside import seed_today
-from monitoring.models import Alert, SessionEvent, VitalSign
+from infusions.sessions.models import InfusionSession
+from monitoring.alerts.models import Alert
+from monitoring.bedside.models import SessionEvent
+from monitoring.demo.bedside import seed_today
+from monitoring.vitals.models import VitalSign
 
 pytestmark = pytest.mark.django_db
 

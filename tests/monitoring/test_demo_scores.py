@@ -4,7 +4,7 @@ trajectory from a baseline before the first session; a second run adds nothing."
 import pytest
 from django.core.management import call_command
 
-from monitoring.outcome_selectors import course_history
+from monitoring.outcomes.selectors import course_history
 from patients.models import Assessment, Patient
 from patients.scoring import score
 

@@ -12,8 +12,10 @@ import time_machine
 from django.utils import timezone
 
 from clinic.policy import DEFAULT_POLICY
-from monitoring.discharge import discharge_unmet, within_percent
-from monitoring.models import Alert, SessionAmendment, SessionEvent, VitalSign, VitalsSchedule
+from monitoring.alerts.models import Alert
+from monitoring.bedside.discharge import discharge_unmet, within_percent
+from monitoring.bedside.models import SessionAmendment, SessionEvent
+from monitoring.vitals.models import VitalSign, VitalsSchedule
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import NORMAL, complete, record, refresh
 

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from clinic.models import Role
 from config.celery import app as celery_app
-from monitoring import alerting
-from monitoring.alerting import alerts_escalate
-from monitoring.bedside_tasks import alerts_escalate_scan_task, vitals_overdue_scan_task
-from monitoring.models import Alert, AlertEscalation
+from monitoring.alerts import services as alerting
+from monitoring.alerts.models import Alert, AlertEscalation
+from monitoring.alerts.services import alerts_escalate
+from monitoring.alerts.tasks import alerts_escalate_scan_task, vitals_overdue_scan_task
 from tests.factories import (
     ChairFactory,
     CourseFactory,
@@ -121,7 +121,7 @@ def test_a_site_without_a_clinician_goes_to_every_clinician(session, users):
 
 def test_the_appointment_site_decides_who_is_on_duty(session, users, site):
     """A session booked at another site escalates to that site's clinician."""
-    from infusions.models import Appointment
+    from infusions.scheduling.models import Appointment
 
     north = SiteFactory(code="north")
     chair = ChairFactory(site=north)
@@ -152,7 +152,7 @@ def test_the_appointment_site_decides_who_is_on_duty(session, users, site):
 def test_alerts_of_signed_sessions_are_not_escalated(session, on_duty, users):
     with time_machine.travel(timezone.now() - timedelta(minutes=30)):
         make_alert(session)
-    from infusions.models import InfusionSession
+    from infusions.sessions.models import InfusionSession
 
     InfusionSession.objects.filter(pk=session.pk).update(
         status="discharged", signed_at=timezone.now(), signed_by=users["nurse"]

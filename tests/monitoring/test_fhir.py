@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
-from monitoring.services import vitals_record
+from monitoring.vitals.services import vitals_record
 from patients.services import assessment_record
 from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, MeasurementFactory, SessionFactory
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from monitoring.followups import followup_ensure
 from monitoring.followups.dispatch import followups_claim_due, followups_deliver
-from monitoring.models import FollowUp, FollowUpDelivery
+from monitoring.followups.models import FollowUp, FollowUpDelivery
+from monitoring.followups.services import followup_ensure
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_inbox_lists_the_roles_and_own_followups_with_the_contract_fields(api, u
 def test_inbox_status_filter(api, users, other_patient):
     a = _fu("nurse", "a", other_patient)
     b = _fu("nurse", "b", other_patient)
-    from monitoring.followups import followup_complete
+    from monitoring.followups.services import followup_complete
 
     followup_complete(actor=users["nurse"], followup=b, outcome="Called")
     client = api(users["nurse"])

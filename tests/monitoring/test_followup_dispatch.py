@@ -12,16 +12,16 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from clinic.models import User
-from monitoring.followups import (
+from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
+from monitoring.followups.dispatch import followup_title, followups_claim_due, followups_deliver
+from monitoring.followups.models import FollowUp, FollowUpDelivery
+from monitoring.followups.services import (
     followup_complete,
     followup_ensure,
     followup_reassign,
     followup_snooze,
     followups_cancel,
 )
-from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
-from monitoring.followups.dispatch import followup_title, followups_claim_due, followups_deliver
-from monitoring.models import FollowUp, FollowUpDelivery
 from tests.factories import PatientFactory, SiteFactory, StaffMemberFactory, UserFactory
 from tests.monitoring.followup_helpers import due_followups, staff
 

@@ -9,10 +9,10 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from infusions.models import Protocol
-from monitoring.followups import followup_ensure, followup_key, followups_cancel
+from infusions.protocols.models import Protocol
+from monitoring.followups.models import FollowUp, FollowUpEvent
 from monitoring.followups.planner import followups_plan
-from monitoring.models import FollowUp, FollowUpEvent
+from monitoring.followups.services import followup_ensure, followup_key, followups_cancel
 from tests.factories import CourseFactory, MeasurementFactory, PatientFactory, SiteFactory, UserFactory
 from tests.monitoring.followup_helpers import appointment, ended_session, phq9
 
@@ -357,7 +357,7 @@ def test_completed_safety_screen_starts_the_next_cycle(users, course):
     ended_session(course, timezone.now() - timedelta(days=3))
     followups_plan()
     row = _only("safety_screen")
-    from monitoring.followups import followup_complete
+    from monitoring.followups.services import followup_complete
 
     followup_complete(actor=users["clinician"], followup=row, outcome="Screen clear")
     followups_plan()
@@ -370,7 +370,7 @@ def test_cancel_leaves_closed_rows_alone(users, other_patient):
     row = followup_ensure(
         kind="check_in_call", key="c:1", patient=other_patient, due_at=timezone.now(), assignee_role="nurse"
     )
-    from monitoring.followups import followup_complete
+    from monitoring.followups.services import followup_complete
 
     followup_complete(actor=users["nurse"], followup=row, outcome="Called, doing well")
     assert followups_cancel(followup_ids=[row.pk], reason="test") == 0
@@ -426,7 +426,7 @@ def test_biennial_inventory_counts_from_the_ledgers_last_count(users, site):
     # CLINICAL.md §8 / 21 CFR 1304.11: every 2 years from the initial inventory.
     from decimal import Decimal
 
-    from infusions import ledger
+    from infusions.ledger import services as ledger
 
     followups_plan()
     first = _only("biennial_inventory")
@@ -474,7 +474,7 @@ def test_seed_demo_plans_followups_idempotently():
 
 
 def _accepted_booster(course, users, next_due, decided_at):
-    from monitoring.models import MaintenanceDecision, MaintenanceRecommendation
+    from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
 
     rec = MaintenanceRecommendation.objects.create(
         course=course,

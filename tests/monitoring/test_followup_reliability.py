@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from monitoring.models import FollowUp, FollowUpDelivery, FollowUpEvent
+from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
 from tests.monitoring.celery_harness import Cluster, cluster_env, private_redis, wait_for
 from tests.monitoring.followup_helpers import due_followups, staff
 from tests.monitoring.recording_mail import CREATE_SQL, SENT_MAIL_TABLE

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from clinic.models import SiteClosure
-from infusions.models import Appointment
-from monitoring.models import FollowUp, MaintenanceDecision, MaintenanceRecommendation
+from infusions.scheduling.models import Appointment
+from monitoring.followups.models import FollowUp
+from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
 from patients.services import assessment_record
 from tests.factories import ChairFactory, CourseFactory, ScreeningFactory, SessionFactory, clear_answers
 from tests.monitoring.outcome_helpers import client_for, items_for
@@ -136,7 +137,7 @@ def test_no_slot_creates_a_booster_due_follow_up(users, course, chairs):
 
 
 def test_a_booster_already_booked_by_the_due_date_stands(users, course, chairs):
-    from infusions.booking import appointment_book
+    from infusions.scheduling.services import appointment_book
 
     last = through_induction(course, users["nurse"])
     tz = course.patient.site.tz

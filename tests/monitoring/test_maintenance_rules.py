@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitoring.maintenance import MaintenanceInput, MaintenanceParams, PastDecision, Visit, recommend
-from monitoring.outcomes import ScorePoint, baseline_of
+from monitoring.outcomes.measures import ScorePoint, baseline_of
+from monitoring.outcomes.recommender import MaintenanceInput, MaintenanceParams, PastDecision, Visit, recommend
 from tests.monitoring.outcome_helpers import items_for
 
 TZ = ZoneInfo("UTC")

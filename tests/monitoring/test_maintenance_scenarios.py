@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from infusions.models import Appointment, Protocol
-from monitoring.models import Alert, FollowUp, MaintenanceDecision
+from infusions.protocols.models import Protocol
+from infusions.scheduling.models import Appointment
+from monitoring.alerts.models import Alert
+from monitoring.followups.models import FollowUp
+from monitoring.outcomes.models import MaintenanceDecision
 from tests.monitoring.outcome_helpers import Journey
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from clinic.policy import DEFAULT_POLICY
-from monitoring.news2 import news2_score
+from monitoring.vitals.news2 import news2_score
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import NORMAL, complete, precheck, record, refresh, start
 
@@ -175,7 +175,7 @@ def test_consciousness_points_only_before_start_and_at_discharge(users, course, 
         elif stage in ("running", "paused"):
             session = start(session, nurse)
             if stage == "paused":
-                from monitoring.bedside import session_pause
+                from monitoring.bedside.services import session_pause
 
                 session = session_pause(actor=nurse, session=session)
         elif stage in ("observation", "discharge"):

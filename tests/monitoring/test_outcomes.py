@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infusions.models import Protocol
-from monitoring.outcome_selectors import REPORT_COLUMNS, outcomes_report
-from monitoring.outcomes import OutcomeRules, ScorePoint, course_outcome, is_remission, is_response
+from infusions.protocols.models import Protocol
+from monitoring.outcomes.measures import OutcomeRules, ScorePoint, course_outcome, is_remission, is_response
+from monitoring.outcomes.selectors import REPORT_COLUMNS, outcomes_report
 from tests.factories import CourseFactory, PatientFactory, SessionFactory
 from tests.monitoring.outcome_helpers import client_for, items_for
 
@@ -241,7 +241,7 @@ def test_report_query_count_is_constant(users, db, django_assert_num_queries, si
 
 @pytest.mark.parametrize("size", [2, 12])
 def test_course_history_query_count_is_constant(users, course, django_assert_num_queries, size):
-    from monitoring.outcome_selectors import course_for_outcomes, course_history
+    from monitoring.outcomes.selectors import course_for_outcomes, course_history
 
     _course(users, course.protocol, "trd", 20, [10] * size, size)
     course = course_for_outcomes(user=users["clinician"], course_id=course.pk)

@@ -8,10 +8,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from monitoring import bedside
-from monitoring.followups import followup_key
-from monitoring.models import FollowUp, RemsMonitoringForm, SessionEvent
-from monitoring.rems import YES_NO_FIELDS
+from monitoring.bedside import services as bedside
+from monitoring.bedside.models import RemsMonitoringForm, SessionEvent
+from monitoring.bedside.rems import YES_NO_FIELDS
+from monitoring.followups.models import FollowUp
+from monitoring.followups.services import followup_key
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, record, refresh, start
 

@@ -9,11 +9,12 @@ import time_machine
 from django.utils import timezone
 
 from clinic.policy import DEFAULT_POLICY
-from monitoring import bedside
-from monitoring.alerting import vitals_overdue_raise
-from monitoring.bedside_tasks import vitals_overdue_scan_task
-from monitoring.models import Alert, VitalsSchedule
-from monitoring.schedule import ScheduleFacts, VitalsDue, vitals_next_due
+from monitoring.alerts.models import Alert
+from monitoring.alerts.services import vitals_overdue_raise
+from monitoring.alerts.tasks import vitals_overdue_scan_task
+from monitoring.bedside import services as bedside
+from monitoring.vitals.models import VitalsSchedule
+from monitoring.vitals.schedule import ScheduleFacts, VitalsDue, vitals_next_due
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, record, refresh, start
 

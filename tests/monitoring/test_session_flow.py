@@ -10,10 +10,11 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from infusions.models import InfusionSession, SessionStatus
-from monitoring import bedside
-from monitoring.bedside import TRANSITIONS
-from monitoring.models import Alert, SessionEvent
+from infusions.sessions.models import InfusionSession, SessionStatus
+from monitoring.alerts.models import Alert
+from monitoring.bedside import services as bedside
+from monitoring.bedside.models import SessionEvent
+from monitoring.bedside.services import TRANSITIONS
 from tests.factories import ScreeningFactory, SessionFactory, clear_answers
 from tests.monitoring.bedside_helpers import NORMAL, complete, precheck, prepare, record, refresh, start
 

@@ -7,8 +7,9 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from infusions.models import SessionStatus
-from monitoring.models import Alert, VitalSign
+from infusions.sessions.models import SessionStatus
+from monitoring.alerts.models import Alert
+from monitoring.vitals.models import VitalSign
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from infusions.models import SessionStatus
-from monitoring.api import VitalInputSerializer, VitalSerializer, _fast_row, vital_data
-from monitoring.models import VitalSign
-from monitoring.selectors import vitals_list
+from infusions.sessions.models import SessionStatus
+from monitoring.vitals.api import VitalInputSerializer, VitalSerializer, _fast_row, vital_data
+from monitoring.vitals.models import VitalSign
+from monitoring.vitals.selectors import vitals_list
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db

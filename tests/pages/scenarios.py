@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from infusions.models import TreatmentCourse
+from infusions.sessions.models import TreatmentCourse
 from patients.services import assessment_record
 from tests.factories import CourseFactory, SessionFactory
 from tests.monitoring.outcome_helpers import items_for

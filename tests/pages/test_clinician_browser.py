@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from infusions.models import InfusionSession
-from infusions.services import session_create
-from monitoring.models import FollowUp, MaintenanceDecision
+from infusions.sessions.models import InfusionSession
+from infusions.sessions.services import session_create
+from monitoring.followups.models import FollowUp
+from monitoring.outcomes.models import MaintenanceDecision
 from patients.services import assessment_record
 from tests.factories import ChairFactory, CourseFactory
 from tests.monitoring.outcome_helpers import items_for

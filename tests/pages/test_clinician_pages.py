@@ -1,6 +1,6 @@
 """The clinician's patient page (issue 7, item 3): the score trajectory with baseline, response
 and remission lines; the maintenance recommendation with its reasoning; accept, change or
-reject through monitoring.maintenance_services.recommendation_decide."""
+reject through monitoring.outcomes.services.recommendation_decide."""
 
 import json
 from decimal import Decimal
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from monitoring.models import MaintenanceDecision, MaintenanceRecommendation
+from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
 from tests.factories import ChairFactory
 from tests.pages.scenarios import responder_course
 
@@ -102,7 +102,7 @@ def test_nurse_sees_the_recommendation_but_cannot_decide(client, users, responde
 
 
 def test_weight_screening_course_and_a_planned_session_from_the_patient_page(client, users, own_patient, protocol):
-    from infusions.models import InfusionSession, TreatmentCourse
+    from infusions.sessions.models import InfusionSession, TreatmentCourse
 
     client.force_login(users["clinician"])
     url = reverse("monitoring:patient", args=[own_patient.pk])

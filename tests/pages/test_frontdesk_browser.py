@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from monitoring.models import VitalSign
+from monitoring.vitals.models import VitalSign
 from patients.models import Patient
 from patients.services import screening_record
 from tests.factories import ChairFactory, clear_answers

@@ -11,9 +11,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from infusions.booking import appointment_book
-from infusions.services import session_create
-from monitoring.models import Alert, SideEffect, VitalSign
+from infusions.scheduling.services import appointment_book
+from infusions.sessions.services import session_create
+from monitoring.alerts.models import Alert
+from monitoring.bedside.models import SideEffect
+from monitoring.vitals.models import VitalSign
 from tests.factories import ChairFactory, CourseFactory
 from tests.pages.browser import snap
 

@@ -5,7 +5,7 @@ front desk never sees vitals or doses."""
 import pytest
 from django.urls import reverse
 
-from monitoring.services import vitals_record
+from monitoring.vitals.services import vitals_record
 from tests.factories import AppointmentFactory, ChairFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

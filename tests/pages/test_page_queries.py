@@ -10,8 +10,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from infusions.booking import appointment_book
-from infusions.services import session_create
+from infusions.scheduling.services import appointment_book
+from infusions.sessions.services import session_create
 from patients.services import assessment_record
 from tests.factories import (
     ChairFactory,

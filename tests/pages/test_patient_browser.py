@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from infusions.booking import appointment_book
+from infusions.scheduling.services import appointment_book
 from patients.models import Assessment
 from tests.factories import ChairFactory
 from tests.pages.browser import snap

@@ -9,7 +9,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring.models import FollowUp
+from monitoring.followups.models import FollowUp
 from patients.models import Assessment
 from patients.services import assessment_record
 
@@ -210,7 +210,7 @@ def test_the_review_is_written_in_the_assessments_transaction(users, other_patie
 
 
 def test_the_monitoring_hook_is_registered_at_startup():
-    from monitoring.maintenance_services import paused_check_schedule, suicide_risk_review_ensure
+    from monitoring.outcomes.services import paused_check_schedule, suicide_risk_review_ensure
     from patients.hooks import assessment_hooks
 
     assert {suicide_risk_review_ensure, paused_check_schedule} <= set(assessment_hooks())

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clinic.core.commands import iso_datetime
 from clinic.models import Role, Site, User
-from infusions import ledger_selectors
-from infusions.ledger_api import export_csv
+from infusions.ledger import selectors as ledger_selectors
+from infusions.ledger.api import export_csv
 
 
 class Command(BaseCommand):

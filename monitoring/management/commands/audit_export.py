@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from clinic.core.commands import iso_datetime
-from monitoring import audit
-from monitoring.audit_api import rows_csv
+from monitoring.audit import services as audit
+from monitoring.audit.api import rows_csv
 
 
 class Command(BaseCommand):

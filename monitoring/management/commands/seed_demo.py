@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
-from monitoring.demo import seed_steps
+from monitoring.demo.seed import seed_steps
 
 
 class Command(BaseCommand):

@@ -1,0 +1,625 @@
+"""The controlled-substance ledger API (`/api/v1/ledger/...`, CLINICAL.md §8).
+
+Nurses and clinicians record what happens at the chair (open, administer, waste) and
+reconcile sessions; admins receive, destroy, transfer, report losses, count and adjust, and
+export for an inspector. Front desk and patients have no access.
+"""
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.core.api import actor
+from clinic.core.permissions import RolePermission
+from clinic.core.roles import ADMIN, CLINICAL
+from clinic.models import Role, Site, User
+from infusions.ledger import selectors as ledger_selectors
+from infusions.ledger import services as ledger
+from infusions.ledger.models import (
+    ContainerKind,
+    ControlledContainer,
+    CountKind,
+    CountMethod,
+    EntryKind,
+    LedgerDrug,
+    LedgerEntry,
+    LedgerReconciliation,
+    LossKind,
+)
+from infusions.sessions.models import InfusionSession
+
+LEDGER = (Role.ADMIN, Role.CLINICIAN, Role.NURSE)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class ContainerSerializer(serializers.ModelSerializer):
+    content_mg = serializers.DecimalField(max_digits=11, decimal_places=3, read_only=True)
+    stock_mg = serializers.DecimalField(max_digits=11, decimal_places=3, read_only=True)
+
+    class Meta:
+        model = ControlledContainer
+        fields = (
+            "id",
+            "site",
+            "drug",
+            "kind",
+            "ndc",
+            "lot",
+            "expires_on",
+            "strength_mg_per_ml",
+            "volume_ml",
+            "content_mg",
+            "stock_mg",
+            "received_by",
+            "created_at",
+        )
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    amount_ml = serializers.DecimalField(max_digits=11, decimal_places=3, read_only=True)
+    reversed = serializers.BooleanField(read_only=True, default=False)
+    dea_notice_due_by = serializers.SerializerMethodField()
+    dea_form_106_due_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LedgerEntry
+        fields = (
+            "id",
+            "container",
+            "kind",
+            "amount_mg",
+            "amount_ml",
+            "stock_change_mg",
+            "session_change_mg",
+            "session",
+            "occurred_at",
+            "recorded_by",
+            "witness",
+            "second_witness",
+            "reverses",
+            "reversed",
+            "reason",
+            "supplier",
+            "supplier_dea_number",
+            "invoice_number",
+            "recipient",
+            "recipient_dea_number",
+            "loss_kind",
+            "count_kind",
+            "count_method",
+            "expected_mg",
+            "dea_notice_due_by",
+            "dea_form_106_due_by",
+            "created_at",
+        )
+
+    def _deadline(self, obj: LedgerEntry, key: str) -> Any:
+        return ledger.loss_deadlines(obj, obj.container.site.policy).get(key)
+
+    @extend_schema(responses=OpenApiTypes.DATE)  # type: ignore[misc]
+    def get_dea_notice_due_by(self, obj: LedgerEntry) -> Any:
+        return self._deadline(obj, "dea_notice_due_by")
+
+    @extend_schema(responses=OpenApiTypes.DATE)  # type: ignore[misc]
+    def get_dea_form_106_due_by(self, obj: LedgerEntry) -> Any:
+        return self._deadline(obj, "dea_form_106_due_by")
+
+
+class ReconciliationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerReconciliation
+        fields = (
+            "id",
+            "session",
+            "status",
+            "opened_mg",
+            "administered_mg",
+            "wasted_mg",
+            "lost_mg",
+            "difference_mg",
+            "charted_dose_mg",
+            "reasons",
+            "reconciled_by",
+            "note",
+            "resolves",
+            "created_at",
+        )
+
+
+class SessionLedgerSerializer(serializers.Serializer):
+    session = serializers.IntegerField()
+    drug = serializers.CharField()
+    opened_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    administered_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    wasted_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    lost_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    difference_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    status = serializers.CharField(allow_null=True, help_text="The latest reconciliation's status, if any.")
+    entries = EntrySerializer(many=True)
+    reconciliations = ReconciliationSerializer(many=True)
+
+
+class BalanceSerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    site_code = serializers.CharField()
+    drug = serializers.CharField()
+    stock_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+    received_mg = serializers.DecimalField(max_digits=11, decimal_places=3)
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+def _mg(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=3, **kwargs)
+
+
+class ReceiveSerializer(serializers.Serializer):
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    drug = serializers.ChoiceField(choices=LedgerDrug.choices)
+    kind = serializers.ChoiceField(choices=ContainerKind.choices, default=ContainerKind.VIAL)
+    ndc = serializers.CharField(max_length=13)
+    lot = serializers.CharField(max_length=40)
+    expires_on = serializers.DateField()
+    strength_mg_per_ml = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0.001"))
+    volume_ml = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0.001"))
+    quantity = serializers.IntegerField(min_value=1, max_value=ledger.MAX_CONTAINERS_PER_RECEIPT, default=1)
+    supplier = serializers.CharField(max_length=120)
+    supplier_dea_number = serializers.CharField(max_length=9)
+    invoice_number = serializers.CharField(max_length=60)
+    received_at = serializers.DateTimeField(required=False)
+
+
+class _ContainerInput(serializers.Serializer):
+    container = serializers.IntegerField(min_value=1)
+    occurred_at = serializers.DateTimeField(required=False)
+
+
+class _SessionInput(_ContainerInput):
+    session = serializers.IntegerField(min_value=1)
+    amount_mg = _mg(min_value=Decimal("0.001"))
+
+
+class WasteSerializer(_SessionInput):
+    witness = serializers.IntegerField(min_value=1, help_text="The witnessing staff account (not you).")
+    witness_password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, help_text="The witness confirms with their password."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class DestroySerializer(_ContainerInput):
+    amount_mg = _mg(min_value=Decimal("0.001"))
+    witness = serializers.IntegerField(min_value=1)
+    witness_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    second_witness = serializers.IntegerField(min_value=1)
+    second_witness_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    reason = serializers.CharField(max_length=2000)
+
+
+class TransferOutSerializer(_ContainerInput):
+    amount_mg = _mg(min_value=Decimal("0.001"))
+    recipient = serializers.CharField(max_length=120)
+    recipient_dea_number = serializers.CharField(max_length=9)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class LossSerializer(_ContainerInput):
+    amount_mg = _mg(min_value=Decimal("0.001"))
+    loss_kind = serializers.ChoiceField(choices=LossKind.choices)
+    session = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    reason = serializers.CharField(max_length=2000)
+
+
+class CountSerializer(_ContainerInput):
+    counted_mg = _mg(min_value=Decimal("0"))
+    count_kind = serializers.ChoiceField(choices=CountKind.choices)
+    count_method = serializers.ChoiceField(choices=CountMethod.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AdjustmentSerializer(_ContainerInput):
+    change_mg = serializers.DecimalField(max_digits=10, decimal_places=3, help_text="Signed: + adds, - removes.")
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReconcileSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class EntryQuerySerializer(serializers.Serializer):
+    container = serializers.IntegerField(required=False, min_value=1)
+    session = serializers.IntegerField(required=False, min_value=1)
+    kind = serializers.ChoiceField(choices=EntryKind.choices, required=False)
+    site = serializers.IntegerField(required=False, min_value=1)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class ContainerQuerySerializer(serializers.Serializer):
+    site = serializers.IntegerField(required=False, min_value=1)
+    drug = serializers.ChoiceField(choices=LedgerDrug.choices, required=False)
+    in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    file_format = serializers.ChoiceField(choices=("csv", "json"), default="csv")
+    site = serializers.IntegerField(required=False, min_value=1)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    data = serializer_class(data=request.query_params)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+def _container(user: User, container_id: int) -> ControlledContainer:
+    try:
+        return ledger_selectors.container_get(user=user, container_id=container_id)
+    except Http404 as error:
+        raise serializers.ValidationError({"container": ["No such container."]}) from error
+
+
+def _session(user: User, session_id: int) -> InfusionSession:
+    try:
+        return ledger_selectors.ledger_session_get(user=user, session_id=session_id)
+    except Http404 as error:
+        raise serializers.ValidationError({"session": ["No such session."]}) from error
+
+
+def _user(user_id: int, field: str) -> User:
+    found = User.objects.filter(pk=user_id).first()
+    if found is None:
+        raise serializers.ValidationError({field: ["No such staff account."]})
+    return found
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Vials and devices with their balance. `POST` receives new stock (admin)."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"list": LEDGER, "retrieve": LEDGER, "create": ADMIN}
+    serializer_class = ContainerSerializer
+    queryset = ControlledContainer.objects.none()
+
+    def get_queryset(self) -> QuerySet[ControlledContainer]:
+        params = _params(ContainerQuerySerializer, self.request) if self.action == "list" else {}
+        return ledger_selectors.container_list(
+            user=actor(self.request),
+            site_id=params.get("site"),
+            drug=params.get("drug"),
+            in_stock=params.get("in_stock"),
+        )
+
+    def get_object(self) -> ControlledContainer:
+        return ledger_selectors.container_get(user=actor(self.request), container_id=self.kwargs["pk"])
+
+    @extend_schema(parameters=[ContainerQuerySerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ReceiveSerializer, responses={201: ContainerSerializer(many=True)})
+    def create(self, request: Request) -> Response:
+        data = ReceiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        containers = ledger.ledger_receive(actor=actor(request), **data.validated_data)
+        rows = ledger_selectors.container_list(user=actor(request)).filter(pk__in=[c.pk for c in containers])
+        return Response(ContainerSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Ledger entries in time order. Each kind is recorded by its own action."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {
+        "list": LEDGER,
+        "retrieve": LEDGER,
+        "open": CLINICAL,
+        "administer": CLINICAL,
+        "waste": CLINICAL,
+        "destroy_stock": ADMIN,
+        "transfer_out": ADMIN,
+        "loss": ADMIN,
+        "count": ADMIN,
+        "adjustment": ADMIN,
+        "reverse": LEDGER,
+    }
+    serializer_class = EntrySerializer
+    queryset = LedgerEntry.objects.none()
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        params = _params(EntryQuerySerializer, self.request) if self.action == "list" else {}
+        return ledger_selectors.entry_list(
+            user=actor(self.request),
+            container_id=params.get("container"),
+            session_id=params.get("session"),
+            kind=params.get("kind"),
+            site_id=params.get("site"),
+            since=params.get("since"),
+            until=params.get("until"),
+        )
+
+    def get_object(self) -> LedgerEntry:
+        return ledger_selectors.entry_get(user=actor(self.request), entry_id=self.kwargs["pk"])
+
+    @extend_schema(parameters=[EntryQuerySerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def _answer(self, entry: LedgerEntry) -> Response:
+        entry = ledger_selectors.entry_get(user=actor(self.request), entry_id=entry.pk)
+        return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    def _input(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+    @extend_schema(request=_SessionInput, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def open(self, request: Request) -> Response:
+        """Draw drug from a container for a session (it leaves stock)."""
+        v = self._input(_SessionInput)
+        user = actor(request)
+        entry = ledger.ledger_open(
+            actor=user,
+            session=_session(user, v["session"]),
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=_SessionInput, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def administer(self, request: Request) -> Response:
+        v = self._input(_SessionInput)
+        user = actor(request)
+        entry = ledger.ledger_administer(
+            actor=user,
+            session=_session(user, v["session"]),
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=WasteSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def waste(self, request: Request) -> Response:
+        """Waste drawn drug before a witness (another staff account, confirming with their password)."""
+        v = self._input(WasteSerializer)
+        user = actor(request)
+        entry = ledger.ledger_waste(
+            actor=user,
+            session=_session(user, v["session"]),
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            witness=_user(v["witness"], "witness"),
+            witness_password=v["witness_password"],
+            reason=v["reason"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=DestroySerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"], url_path="destroy")
+    def destroy_stock(self, request: Request) -> Response:
+        """Destroy stock before two witnesses (both other staff accounts)."""
+        v = self._input(DestroySerializer)
+        user = actor(request)
+        entry = ledger.ledger_destroy(
+            actor=user,
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            witness=_user(v["witness"], "witness"),
+            witness_password=v["witness_password"],
+            second_witness=_user(v["second_witness"], "second_witness"),
+            second_witness_password=v["second_witness_password"],
+            reason=v["reason"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=TransferOutSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"], url_path="transfer-out")
+    def transfer_out(self, request: Request) -> Response:
+        v = self._input(TransferOutSerializer)
+        user = actor(request)
+        entry = ledger.ledger_transfer_out(
+            actor=user,
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            recipient=v["recipient"],
+            recipient_dea_number=v["recipient_dea_number"],
+            reason=v["reason"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=LossSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def loss(self, request: Request) -> Response:
+        """A loss or theft; the answer shows the DEA deadlines."""
+        v = self._input(LossSerializer)
+        user = actor(request)
+        entry = ledger.ledger_loss(
+            actor=user,
+            container=_container(user, v["container"]),
+            amount_mg=v["amount_mg"],
+            loss_kind=v["loss_kind"],
+            reason=v["reason"],
+            session=_session(user, v["session"]) if v.get("session") else None,
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=CountSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def count(self, request: Request) -> Response:
+        """An inventory count (initial, biennial, other; exact or estimated)."""
+        v = self._input(CountSerializer)
+        user = actor(request)
+        entry = ledger.ledger_count(
+            actor=user,
+            container=_container(user, v["container"]),
+            counted_mg=v["counted_mg"],
+            count_kind=v["count_kind"],
+            count_method=v["count_method"],
+            reason=v["reason"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=AdjustmentSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def adjustment(self, request: Request) -> Response:
+        v = self._input(AdjustmentSerializer)
+        user = actor(request)
+        entry = ledger.ledger_adjust(
+            actor=user,
+            container=_container(user, v["container"]),
+            change_mg=v["change_mg"],
+            reason=v["reason"],
+            occurred_at=v.get("occurred_at"),
+        )
+        return self._answer(entry)
+
+    @extend_schema(request=ReverseSerializer, responses={201: EntrySerializer})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request: Request, pk: str) -> Response:
+        """Cancel this entry with a reversing one (the original stays)."""
+        v = self._input(ReverseSerializer)
+        entry = ledger.ledger_reverse(actor=actor(request), entry=self.get_object(), reason=v["reason"])
+        return self._answer(entry)
+
+
+def _session_ledger(session: InfusionSession, user: User) -> dict[str, Any]:
+    account = ledger.session_account(session)
+    reconciliations = list(ledger_selectors.reconciliation_list(session=session))
+    return {
+        "session": session.pk,
+        "drug": session.course.protocol.drug,
+        **account,
+        "status": reconciliations[-1].status if reconciliations else None,
+        "entries": ledger_selectors.entry_list(user=user, session_id=session.pk),
+        "reconciliations": reconciliations,
+    }
+
+
+class SessionLedgerApi(APIView):
+    """A session's ledger: its entries, opened − administered − wasted, and reconciliations."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"get": LEDGER}
+
+    @extend_schema(responses={200: SessionLedgerSerializer})
+    def get(self, request: Request, session_pk: int) -> Response:
+        user = actor(request)
+        session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
+        return Response(SessionLedgerSerializer(_session_ledger(session, user)).data)
+
+
+class SessionReconcileApi(APIView):
+    """Reconcile the session now: balanced, or a discrepancy that must be resolved (a later
+    balanced reconciliation with a note resolves it)."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"post": LEDGER}
+
+    @extend_schema(request=ReconcileSerializer, responses={201: ReconciliationSerializer})
+    def post(self, request: Request, session_pk: int) -> Response:
+        user = actor(request)
+        session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
+        data = ReconcileSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reconciliation = ledger.ledger_reconcile(actor=user, session=session, note=data.validated_data["note"])
+        return Response(ReconciliationSerializer(reconciliation).data, status=status.HTTP_201_CREATED)
+
+
+class DiscrepancyQuerySerializer(serializers.Serializer):
+    open = serializers.BooleanField(required=False, default=True, help_text="Only unresolved discrepancies.")
+
+
+class DiscrepancyListApi(APIView):
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"get": LEDGER}
+
+    @extend_schema(parameters=[DiscrepancyQuerySerializer], responses={200: ReconciliationSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        params = _params(DiscrepancyQuerySerializer, request)
+        rows = ledger_selectors.discrepancy_list(user=actor(request), open_only=params["open"])
+        return Response(ReconciliationSerializer(rows, many=True).data)
+
+
+class BalanceQuerySerializer(serializers.Serializer):
+    site = serializers.IntegerField(required=False, min_value=1)
+
+
+class BalanceApi(APIView):
+    """Stock on hand per site and drug."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"get": LEDGER}
+
+    @extend_schema(parameters=[BalanceQuerySerializer], responses={200: BalanceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        params = _params(BalanceQuerySerializer, request)
+        rows = ledger_selectors.balance_summary(user=actor(request), site_id=params.get("site"))
+        return Response(BalanceSerializer(rows, many=True).data)
+
+
+def export_csv(rows: Any) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ledger_selectors.EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+class ExportApi(APIView):
+    """Every ledger entry in time order for an inspector: CSV (default) or JSON (admin)."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"get": ADMIN}
+
+    @extend_schema(
+        parameters=[ExportQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per entry, with a header."),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="{columns, rows}"),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        params = _params(ExportQuerySerializer, request)
+        rows = ledger_selectors.export_rows(
+            user=actor(request), site_id=params.get("site"), since=params.get("since"), until=params.get("until")
+        )
+        if params["file_format"] == "json":
+            return Response({"columns": list(ledger_selectors.EXPORT_COLUMNS), "rows": list(rows)})
+        response = HttpResponse(export_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="controlled-substance-ledger.csv"'
+        return response

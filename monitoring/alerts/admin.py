@@ -1,0 +1,17 @@
+"""The admin of alerts and escalations, read-only."""
+
+from django.contrib import admin
+
+from clinic.core.admin import ReadOnlyAdmin
+from monitoring.alerts.models import Alert, AlertEscalation
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("session", "rule", "severity", "status", "raised_at")
+    list_filter = ("rule", "severity", "status")
+
+
+@admin.register(AlertEscalation)
+class AlertEscalationAdmin(ReadOnlyAdmin):
+    list_display = ("alert", "recipient", "escalated_at")

@@ -1,0 +1,79 @@
+"""Alerts raised by vitals (and by the overdue scan), and their escalations."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from clinic.core.models import AppendOnlyModel, BaseModel
+from monitoring.vitals.models import VitalSign
+
+
+class AlertRule(models.TextChoices):
+    PREDOSE_BP = "predose_bp"
+    BP_HIGH = "bp_high"
+    BP_RISE = "bp_rise"
+    SPO2_LOW = "spo2_low"
+    NEWS2 = "news2"
+    UNRESPONSIVE = "unresponsive"
+    VITALS_OVERDUE = "vitals_overdue"
+
+
+class AlertSeverity(models.TextChoices):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    MEDIUM = "medium"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Alert(BaseModel):
+    session = models.ForeignKey("infusions.InfusionSession", on_delete=models.PROTECT, related_name="alerts")
+    vital = models.ForeignKey(VitalSign, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True)
+    rule = models.CharField(max_length=16, choices=AlertRule.choices)
+    severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    message = models.TextField()
+    raised_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["session", "status"]), models.Index(fields=["status", "severity"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(rule__in=AlertRule.values), name="alert_rule_valid"),
+            models.CheckConstraint(condition=Q(severity__in=AlertSeverity.values), name="alert_severity_valid"),
+            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="alert_status_valid"),
+        ]
+
+
+class AlertEscalation(AppendOnlyModel):
+    """An unacknowledged alert sent on to a clinician on duty (CLINICAL.md §3 escalation):
+    the in-app notice. Written in the same transaction that claims the alert, at most one
+    per (alert, recipient)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="escalations")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
+    escalated_at = models.DateTimeField()
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["escalated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "recipient"], name="alertescalation_once_per_recipient"),
+            models.UniqueConstraint(
+                fields=["alert"], condition=Q(recipient__isnull=True), name="alertescalation_once_unaddressed"
+            ),
+        ]

@@ -1,0 +1,409 @@
+"""Demo data for `manage.py seed_demo`: one site, the five accounts, patients and a few
+weeks of realistic history. Idempotent: a second run changes nothing but the passwords.
+
+History rows are written with the same pure rules the services use (dose calculator,
+screening evaluation, NEWS2, alert rules), dated in the past.
+"""
+
+import random
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Chair, Role, Site, StaffMember, User
+from clinic.policy import site_policy
+from infusions.dosing import dose_calculate
+from infusions.protocols.models import Protocol
+from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse
+from infusions.sessions.services import protocol_limits
+from monitoring.alerts.models import Alert
+from monitoring.vitals.models import VitalSign
+from monitoring.vitals.news2 import news2_score
+from monitoring.vitals.rules import vitals_alerts
+from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
+from patients.scoring import INSTRUMENTS, score
+from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
+from patients.selectors import patient_policy
+
+SITE_CODE = "riverside"
+ACCOUNTS = [
+    ("admin", Role.ADMIN, "Ada", "Admin"),
+    ("clinician", Role.CLINICIAN, "Claire", "Okafor"),
+    ("nurse", Role.NURSE, "Noah", "Fischer"),
+    ("frontdesk", Role.FRONTDESK, "Farah", "Desai"),
+]
+FIRST = [
+    "Maya",
+    "Liam",
+    "Sofia",
+    "Ethan",
+    "Aisha",
+    "Lucas",
+    "Hannah",
+    "Omar",
+    "Grace",
+    "Mateo",
+    "Chloe",
+    "Yusuf",
+    "Ella",
+    "Daniel",
+    "Priya",
+    "Jonas",
+    "Zoe",
+    "Samuel",
+    "Lena",
+    "Tomas",
+]
+LAST = [
+    "Hart",
+    "Nguyen",
+    "Rossi",
+    "Kowalski",
+    "Bennett",
+    "Haddad",
+    "Moreau",
+    "Silva",
+    "Novak",
+    "Brennan",
+    "Ito",
+    "Mensah",
+    "Larsen",
+    "Quinn",
+    "Varga",
+    "Abara",
+    "Klein",
+    "Duarte",
+    "Wolfe",
+    "Sato",
+]
+
+
+def seed_site() -> Site:
+    site, _ = Site.objects.get_or_create(
+        code=SITE_CODE,
+        defaults={
+            "name": "Riverside Infusion Centre",
+            "time_zone": "America/New_York",
+            "opens_at": time(7, 30),
+            "closes_at": time(19, 0),
+            "infusions_per_nurse": 4,
+            "default_nurses_on_duty": 2,
+        },
+    )
+    for number in range(1, 9):
+        Chair.objects.get_or_create(site=site, name=f"Chair {number}")
+    return site
+
+
+def seed_accounts(site: Site, password: str) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for username, role, first, last in ACCOUNTS:
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"role": role, "first_name": first, "last_name": last}
+        )
+        user.role = role
+        user.is_staff = role == Role.ADMIN
+        user.is_superuser = role == Role.ADMIN
+        user.set_password(password)
+        user.save()
+        StaffMember.objects.get_or_create(user=user, defaults={"site": site, "title": role.label})
+        users[username] = user
+    return users
+
+
+def _answers(rng: random.Random) -> dict[str, Any]:
+    answers: dict[str, Any] = dict.fromkeys(ANSWER_KEYS, False)
+    if rng.random() < 0.15:
+        answers["substance_use_disorder"] = True
+    answers["medications"] = rng.choice([[], ["sertraline"], ["lorazepam"], ["lamotrigine"], ["bupropion"]])
+    return answers
+
+
+def seed_patients(site: Site, password: str, staff: User, count: int = 20) -> list[Patient]:
+    rng = random.Random(7)  # noqa: S311 - demo data, not security
+    patients = []
+    now = timezone.now()
+    for index in range(count):
+        mrn = f"DEMO{index + 1:04d}"
+        birth = date(1950 + rng.randrange(50), rng.randrange(1, 13), rng.randrange(1, 28))
+        patient, created = Patient.objects.get_or_create(
+            mrn=mrn,
+            defaults={
+                "given_name": FIRST[index % len(FIRST)],
+                "family_name": LAST[index % len(LAST)],
+                "birth_date": birth,
+                "sex": rng.choice(["female", "male"]),
+                "site": site,
+                "email": f"{mrn.lower()}@example.org",
+            },
+        )
+        if created:
+            BodyMeasurement.objects.create(
+                patient=patient,
+                weight_kg=Decimal(rng.randrange(520, 1100)) / 10,
+                height_cm=Decimal(rng.randrange(1550, 1950)) / 10,
+                measured_at=now - timedelta(days=rng.randrange(1, 10)),
+                recorded_by=staff,
+            )
+            answers = _answers(rng)
+            result = screening_evaluate(
+                answers={k: bool(answers[k]) for k in ANSWER_KEYS},
+                medications=list(answers["medications"]),
+                age=age_on(birth, now.date()),
+                relative_age_years=site_policy(site).relative_age_years,
+            )
+            screened_at = now - timedelta(days=30)
+            Screening.objects.create(
+                patient=patient,
+                answers=answers,
+                outcome=result.outcome,
+                reasons=result.reasons,
+                medication_flags=result.medication_flags,
+                screened_at=screened_at,
+                valid_until=screened_at + timedelta(days=365),
+                screened_by=staff,
+            )
+        patients.append(patient)
+    # The demo patient account is the first patient's portal login.
+    first = patients[0]
+    user, _ = User.objects.get_or_create(
+        username="patient",
+        defaults={"role": Role.PATIENT, "first_name": first.given_name, "last_name": first.family_name},
+    )
+    user.set_password(password)
+    user.save()
+    if first.user_id != user.pk:
+        Patient.objects.filter(user=user).exclude(pk=first.pk).update(user=None)
+        first.user = user
+        first.save(update_fields=["user"])
+    return patients
+
+
+def _vitals_row(rng: random.Random, minute: int) -> dict[str, Any]:
+    return {
+        "systolic": 118 + rng.randrange(0, 30) + (8 if 10 <= minute <= 40 else 0),
+        "diastolic": 72 + rng.randrange(0, 14),
+        "heart_rate": 64 + rng.randrange(0, 25),
+        "spo2": rng.choice([96, 97, 98, 99, 95]),
+        "respiratory_rate": rng.choice([12, 14, 16, 18]),
+        "temperature_c": Decimal("36.6"),
+        "consciousness": "A",
+        "on_oxygen": False,
+        "moaas": 5 if minute < 0 else rng.choice([3, 4, 5]),
+    }
+
+
+@transaction.atomic
+def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
+    """Courses of ketamine IV for half the patients: induction sessions over the last weeks,
+    each with vitals every 10 minutes. Runs only once (skips patients with a course)."""
+    rng = random.Random(11)  # noqa: S311 - demo data
+    protocol = Protocol.objects.get(code="ket-iv-dep")
+    now = timezone.now()
+    created = 0
+    for patient in patients[: len(patients) // 2]:
+        limits = protocol_limits(protocol, patient_policy(patient))
+        if patient.courses.exists():
+            continue
+        measurement = patient.measurements.first()
+        assert measurement is not None  # noqa: S101 - seeded above
+        course = TreatmentCourse.objects.create(
+            patient=patient, protocol=protocol, indication="trd", created_by=clinician
+        )
+        for number in range(rng.randrange(2, 7)):
+            day = now - timedelta(days=20 - number * 2 - rng.randrange(0, 2))
+            started = day.replace(hour=9 + number % 6, minute=0, second=0, microsecond=0)
+            result = dose_calculate(
+                limits=limits,
+                dose=protocol.default_dose,
+                weight_kg=measurement.weight_kg,
+                concentration_mg_per_ml=protocol.default_concentration_mg_per_ml,
+            )
+            session = InfusionSession.objects.create(
+                course=course,
+                status=SessionStatus.DISCHARGED,
+                measurement=measurement,
+                weight_kg=measurement.weight_kg,
+                dose=result.dose,
+                dose_unit=result.unit,
+                concentration_mg_per_ml=result.concentration_mg_per_ml,
+                total_dose_mg=result.total_dose_mg,
+                rate_mg_per_h=result.rate_mg_per_h,
+                volume_ml=result.volume_ml,
+                rate_ml_per_h=result.rate_ml_per_h,
+                hard_max_at_creation=protocol.hard_max,
+                created_by=nurse,
+                started_at=started,
+                dosing_ended_at=started + timedelta(minutes=40),
+                actual_dose_mg=result.total_dose_mg,
+                signed_at=started + timedelta(minutes=110),
+                signed_by=nurse,
+            )
+            _seed_session_vitals(rng, session, started, nurse)
+            created += 1
+    return created
+
+
+def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: datetime, nurse: User) -> None:
+    baseline = None
+    policy = patient_policy(session.course.patient)
+    for minute in (-5, 10, 20, 30, 40, 55, 70, 85, 100):
+        phase = "baseline" if minute < 0 else "running" if minute <= 40 else "observation"
+        if minute == 100:
+            phase = "discharge"
+        values = _vitals_row(rng, minute)
+        score = news2_score(
+            respiratory_rate=values["respiratory_rate"],
+            spo2=values["spo2"],
+            on_oxygen=False,
+            systolic=values["systolic"],
+            heart_rate=values["heart_rate"],
+            consciousness="A",
+            temperature_c=Decimal("36.6"),
+            count_consciousness=phase in ("baseline", "discharge"),
+            emergency_at=policy.news2_emergency_at,
+            high_at=policy.news2_high_at,
+        )
+        vital = VitalSign.objects.create(
+            session=session,
+            recorded_at=started + timedelta(minutes=minute),
+            recorded_by=nurse,
+            phase=phase,
+            news2_score=score.score,
+            news2_risk=score.risk,
+            **values,
+        )
+        for draft in vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy):
+            Alert.objects.create(
+                session=session,
+                vital=vital,
+                rule=draft.rule,
+                severity=draft.severity,
+                message=draft.message,
+                raised_at=vital.recorded_at,
+                status="resolved",
+                acknowledged_by=nurse,
+                acknowledged_at=vital.recorded_at,
+                resolved_by=nurse,
+                resolved_at=vital.recorded_at,
+            )
+        if phase == "baseline":
+            baseline = values
+
+
+# PHQ-9 trajectories (CLINICAL.md §5): how the patient's scores move over the induction.
+# Per session, the total keeps this share of the previous one (a responder falls below half
+# of baseline within a few sessions; a non-responder barely moves).
+SCORE_PATTERNS = {"fast_responder": 0.72, "slow_responder": 0.86, "non_responder": 0.97}
+
+
+def _items(rng: random.Random, instrument: str, total: int) -> list[int]:
+    """Random item scores adding up to `total` (PHQ-9 item 9 kept at 0)."""
+    spec = INSTRUMENTS[instrument]
+    slots = [i for i in range(spec.item_count) if not (instrument == "PHQ9" and i == 8)]
+    items = [0] * spec.item_count
+    for _ in range(total):
+        open_slots = [i for i in slots if items[i] < spec.item_max]
+        items[rng.choice(open_slots)] += 1
+    return items
+
+
+def _assessment(patient: Patient, instrument: str, items: list[int], at: datetime, by: User) -> Assessment:
+    result = score(instrument, items)
+    return Assessment(
+        patient=patient,
+        instrument=instrument,
+        items=list(result.items),
+        total=result.total,
+        severity=result.severity,
+        flags=list(result.flags),
+        administered_at=at,
+        recorded_by=by,
+        source=AssessmentSource.STAFF,
+    )
+
+
+@transaction.atomic
+def seed_scores(patients: list[Patient], nurse: User) -> int:
+    """A PHQ-9 history for every patient with a course: two baselines before the first
+    session, then one before each session, following a response pattern; a GAD-7 at baseline.
+    Runs only once per patient (skips patients who already have assessments)."""
+    rng = random.Random(13)  # noqa: S311 - demo data
+    rows: list[Assessment] = []
+    for index, patient in enumerate(patients):
+        if patient.assessments.exists():
+            continue
+        starts = sorted(
+            at
+            for at in InfusionSession.objects.filter(course__patient=patient).values_list("started_at", flat=True)
+            if at is not None
+        )
+        if not starts:
+            continue
+        pattern = list(SCORE_PATTERNS)[index % len(SCORE_PATTERNS)]
+        total = rng.randrange(16, 24)
+        rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total + 1), starts[0] - timedelta(days=14), nurse))
+        rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total), starts[0] - timedelta(hours=2), nurse))
+        rows.append(_assessment(patient, "GAD7", _items(rng, "GAD7", rng.randrange(8, 16)), starts[0], nurse))
+        for started in starts[1:]:
+            total = max(0, round(total * SCORE_PATTERNS[pattern]) + rng.choice([-1, 0, 0, 1]))
+            rows.append(_assessment(patient, "PHQ9", _items(rng, "PHQ9", total), started - timedelta(hours=2), nurse))
+    Assessment.objects.bulk_create(rows)
+    return len(rows)
+
+
+def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], None]]]:
+    """The named steps of the seed, run in order with a shared state dict."""
+
+    def site(state: dict[str, Any]) -> None:
+        state["site"] = seed_site()
+
+    def accounts(state: dict[str, Any]) -> None:
+        state["users"] = seed_accounts(state["site"], password)
+
+    def patients(state: dict[str, Any]) -> None:
+        users: dict[str, User] = state["users"]
+        state["patients"] = seed_patients(state["site"], password, users["nurse"])
+
+    def history(state: dict[str, Any]) -> None:
+        users: dict[str, User] = state["users"]
+        seed_history(state["patients"], users["clinician"], users["nurse"])
+
+    def scores(state: dict[str, Any]) -> None:
+        users: dict[str, User] = state["users"]
+        seed_scores(state["patients"], users["nurse"])
+
+    def appointments(state: dict[str, Any]) -> None:
+        from monitoring.demo.appointments import seed_past_appointments, seed_upcoming_appointments
+
+        users: dict[str, User] = state["users"]
+        seed_past_appointments(site=state["site"], patients=state["patients"], frontdesk=users["frontdesk"])
+        seed_upcoming_appointments(site=state["site"], patients=state["patients"], users=users)
+
+    def followups(state: dict[str, Any]) -> None:
+        # The reminders of CLINICAL.md §7 for the history above, made by the planner itself
+        # (idempotent: a second run creates nothing new).
+        from monitoring.followups.planner import followups_plan
+
+        state["followups"] = followups_plan().as_dict()
+
+    def today(state: dict[str, Any]) -> None:
+        # Today's board: a session running in a chair, with vitals and an open alert.
+        from monitoring.demo.bedside import seed_today
+
+        seed_today(site=state["site"], patients=state["patients"], users=state["users"])
+
+    return [
+        ("site and chairs", site),
+        ("staff accounts", accounts),
+        ("patients", patients),
+        ("history", history),
+        ("appointments", appointments),
+        ("follow-ups", followups),
+        ("today at the chairs", today),
+        ("outcome scores", scores),  # last: today's session needs its baseline too
+    ]

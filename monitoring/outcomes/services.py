@@ -1,0 +1,408 @@
+"""Writes for outcomes and maintenance: the PHQ-9 item 9 review, stored recommendations and a
+clinician's decision on them (accept books the next booster, in one transaction).
+"""
+
+import hashlib
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.core.exceptions import ApplicationError
+from clinic.models import Role, User
+from clinic.policy import site_policy
+from infusions.protocols.models import Drug
+from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+from infusions.scheduling.services import appointment_book, appointment_cancel, availability_search
+from infusions.sessions.models import CoursePhase, TreatmentCourse
+from infusions.sessions.services import course_phase_change
+from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
+from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
+from monitoring.followups.services import followup_ensure, followups_cancel
+from monitoring.outcomes.models import (
+    DecisionKind,
+    MaintenanceDecision,
+    MaintenanceRecommendation,
+    RecommendationStatus,
+)
+from monitoring.outcomes.recommender import DECIDABLE_ACTIONS, Action, MaintenanceInput, Recommendation, recommend
+from monitoring.outcomes.selectors import (
+    CourseHistory,
+    course_history,
+    maintenance_params,
+    outcome_rules,
+    recommendation_latest,
+)
+from patients.models import Assessment
+from patients.scoring import FLAG_SUICIDE_RISK, PHQ9_SUICIDE_ITEM, Instrument
+
+# ---- PHQ-9 item 9 (CLINICAL.md §5 and §7) ---------------------------------------------------
+
+
+def suicide_risk_review_ensure(assessment: Assessment) -> FollowUp | None:
+    """PHQ-9 item 9 > 0: an urgent suicide-risk review for a clinician, due at once, whatever
+    the total. Registered with `patients.hooks` (runs inside the assessment's transaction);
+    idempotent by key."""
+    if assessment.instrument != Instrument.PHQ9 or FLAG_SUICIDE_RISK not in (assessment.flags or []):
+        return None
+    item9 = assessment.items[PHQ9_SUICIDE_ITEM - 1]
+    who = "the patient (portal)" if assessment.source == "patient" else "staff"
+    return followup_ensure(
+        kind=FollowUpKind.SUICIDE_RISK_REVIEW,
+        key=f"suicide_risk_review:assessment:{assessment.pk}",
+        patient=assessment.patient,
+        due_at=timezone.now(),
+        assignee_role=AssigneeRole.CLINICIAN,
+        note=(
+            f"PHQ-9 item 9 = {item9} (total {assessment.total}, {assessment.severity}) recorded by {who} on "
+            f"{assessment.administered_at:%Y-%m-%d %H:%M}: urgent suicide-risk review."
+        ),
+        subject=assessment,
+    )
+
+
+# ---- recommendations --------------------------------------------------------------------------
+
+
+def recommendation_compute(*, history: CourseHistory, now: datetime | None = None) -> Recommendation:
+    """The recommender's answer for a course, nothing saved."""
+    course = history.course
+    outcome = history.outcome()
+    instrument = outcome.instrument
+    scores = [s for s in history.scores if s.instrument == instrument]
+    phq9 = [s for s in history.scores if s.instrument == Instrument.PHQ9]
+    return recommend(
+        MaintenanceInput(
+            phase=course.phase,
+            now=now or timezone.now(),
+            tz=history.tz,
+            visits=history.visits,
+            scores=scores,
+            phq9=phq9,
+            instrument=instrument,
+            baseline=outcome.baseline,
+            decisions=history.decisions,
+            params=maintenance_params(course, history.policy),
+            rules=outcome_rules(history.policy),
+        )
+    )
+
+
+def _fingerprint(result: Recommendation) -> str:
+    body = json.dumps(
+        [
+            result.rule,
+            result.action,
+            result.interval_days,
+            result.next_due.isoformat() if result.next_due else None,
+            result.needs_clinician,
+            result.rationale,
+        ]
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _same_plan(row: MaintenanceRecommendation, result: Recommendation) -> bool:
+    """A decided recommendation still stands when the new answer plans the same thing."""
+    decision = getattr(row, "decision", None)
+    interval = decision.interval_days if decision is not None else row.interval_days
+    next_due = decision.next_due if decision is not None else row.next_due
+    return (
+        row.status in (RecommendationStatus.ACCEPTED, RecommendationStatus.MODIFIED)
+        and result.action == Action.BOOK
+        and result.interval_days == interval
+        and result.next_due == next_due
+        and not result.needs_clinician
+    )
+
+
+def _lock_course(course: TreatmentCourse) -> TreatmentCourse:
+    return (
+        TreatmentCourse.objects.select_for_update(of=("self",))
+        .select_related("protocol", "patient__site")
+        .get(pk=course.pk)
+    )
+
+
+@transaction.atomic
+def recommendation_refresh(*, course: TreatmentCourse) -> MaintenanceRecommendation:
+    """The current recommendation for a course, stored when it differs from the last one (the
+    older proposal is superseded). Runs under the course's row lock: one answer at a time."""
+    course = _lock_course(course)
+    if course.phase == CoursePhase.ENDED:
+        raise ApplicationError("The course has ended; there is nothing to recommend.", rule="course_not_active")
+    now = timezone.now()
+    result = recommendation_compute(history=course_history(course=course), now=now)
+    fingerprint = _fingerprint(result)
+    latest = recommendation_latest(course=course)
+    if latest is not None and (latest.fingerprint == fingerprint or _same_plan(latest, result)):
+        return latest
+    MaintenanceRecommendation.objects.filter(course=course, status=RecommendationStatus.PROPOSED).update(
+        status=RecommendationStatus.SUPERSEDED, updated_at=now
+    )
+    row = MaintenanceRecommendation(
+        course=course,
+        rule=result.rule,
+        rule_number=result.rule_number,
+        action=result.action,
+        interval_days=result.interval_days,
+        next_due=result.next_due,
+        needs_clinician=result.needs_clinician,
+        automatic_change=result.automatic_change,
+        rationale=result.rationale,
+        details=result.details,
+        status=RecommendationStatus.PROPOSED,
+        fingerprint=fingerprint,
+        computed_at=now,
+    )
+    row.full_clean()
+    row.save()
+    return row
+
+
+# ---- booking the next booster ------------------------------------------------------------------
+
+
+def _local_start(day: date, tz: Any) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def booster_book(
+    *,
+    actor: User,
+    course: TreatmentCourse,
+    due: date,
+    last_session_at: datetime | None,
+    override_reason: str = "",
+) -> tuple[Appointment | None, FollowUp | None]:
+    """Book the next booster at the earliest slot of the due date or, when that day is full,
+    of the nearest day before it; never earlier than the protocol's minimum interval after the
+    last session (CLINICAL.md §6 rule 3) nor in the past. A booster already booked on or before
+    the due date stands. With no slot at all: a booster-due follow-up for the front desk
+    (escalating to the clinician after the overdue days of CLINICAL.md §7)."""
+    patient, protocol = course.patient, course.protocol
+    site = patient.site
+    now = timezone.now()
+    booked = (
+        Appointment.objects.filter(
+            course=course, kind=AppointmentKind.INFUSION, status=AppointmentStatus.BOOKED, starts_at__gte=now
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    tz = site.tz if site is not None else timezone.get_default_timezone()
+    if booked is not None and booked.starts_at.astimezone(tz).date() <= due:
+        return booked, None
+    if site is not None:
+        earliest = now
+        if last_session_at is not None:
+            floor_day = last_session_at.astimezone(tz).date() + timedelta(days=protocol.min_interval_days)
+            earliest = max(now, _local_start(floor_day, tz))
+        day = due
+        while _local_start(day + timedelta(days=1), tz) > earliest:
+            start = max(_local_start(day, tz), earliest)
+            found = availability_search(
+                site=site,
+                protocol=protocol,
+                start=start,
+                end=_local_start(day + timedelta(days=1), tz),
+                limit=1,
+                patient=patient,
+            )
+            if found:
+                chair, starts_at, _ = found[0]
+                if booked is not None:
+                    appointment_cancel(
+                        actor=actor,
+                        appointment=booked,
+                        reason=f"Maintenance interval shortened: the next booster is due by {due:%Y-%m-%d}.",
+                    )
+                appointment = appointment_book(
+                    actor=actor,
+                    patient=patient,
+                    chair=chair,
+                    starts_at=starts_at,
+                    kind=AppointmentKind.INFUSION,
+                    protocol=protocol,
+                    course=course,
+                    override_reason=override_reason,
+                    notes=f"Maintenance booster (due {due:%Y-%m-%d}).",
+                )
+                return appointment, None
+            day -= timedelta(days=1)
+    policy = site.policy if site is not None else None
+    hour = policy.followup_review_local_hour if policy is not None else 9
+    due_at = max(now, datetime.combine(due, time(hour), tzinfo=tz))
+    followup = followup_ensure(
+        kind=FollowUpKind.BOOSTER_DUE,
+        key=f"booster_due:course:{course.pk}:{due.isoformat()}",
+        patient=patient,
+        due_at=due_at,
+        assignee_role=AssigneeRole.FRONTDESK,
+        note=f"No free chair found for the maintenance booster due {due:%Y-%m-%d} ({protocol.code}); book it.",
+        subject=course,
+    )  # followup_ensure sets the escalation to the clinician after the overdue days (§7)
+    return (booked, followup)
+
+
+# ---- a clinician's decision ------------------------------------------------------------------------
+
+
+def _check_interval(*, history: CourseHistory, interval_days: int) -> None:
+    """A clinician's interval stays within the protocol's and, for esketamine, the label's."""
+    course = history.course
+    protocol = course.protocol
+    if not protocol.min_interval_days <= interval_days <= protocol.max_interval_days:
+        raise ApplicationError(
+            f"{interval_days} days is outside the protocol's {protocol.min_interval_days}-"
+            f"{protocol.max_interval_days} days (CLINICAL.md §6).",
+            rule="interval_outside_protocol",
+        )
+    if protocol.drug == Drug.ESKETAMINE and history.visits:
+        params = maintenance_params(course, history.policy)
+        first, last = (
+            history.visits[0].at.astimezone(history.tz).date(),
+            history.visits[-1].at.astimezone(history.tz).date(),
+        )
+        allowed: tuple[int, ...]
+        if (last - first).days < params.esketamine_flexible_from_day:
+            allowed, when = (params.esketamine_weekly_days,), "in weeks 5-8 weekly"
+        else:
+            allowed = (params.esketamine_weekly_days, params.esketamine_fortnightly_days)
+            when = "from week 9 only weekly or every 2 weeks"
+        if interval_days not in allowed:
+            raise ApplicationError(
+                f"Esketamine is {when} (Spravato label; CLINICAL.md §6 rule 6).",
+                rule="esketamine_label_interval",
+            )
+
+
+@transaction.atomic
+def recommendation_decide(
+    *,
+    actor: User,
+    course: TreatmentCourse,
+    decision: str,
+    reason: str = "",
+    interval_days: int | None = None,
+    next_due: date | None = None,
+    recommendation_id: int | None = None,
+    override_reason: str = "",
+) -> MaintenanceDecision:
+    """A clinician accepts, changes (with a reason) or rejects (with a reason) the current
+    recommendation. Accepting or changing a booster books it (or creates a booster-due
+    follow-up); accepting a pause pauses the course. All in one transaction."""
+    if actor.role != Role.CLINICIAN:
+        raise ApplicationError("Only a prescriber decides on maintenance.", rule="prescriber_required", status=403)
+    if decision not in DecisionKind.values:
+        raise ValidationError({"decision": f"One of {', '.join(DecisionKind.values)}."})
+    reason = reason.strip()
+    if decision != DecisionKind.ACCEPTED and not reason:
+        raise ValidationError({"reason": "Say why (a change or a rejection needs a reason)."})
+    row = recommendation_refresh(course=course)
+    course = _lock_course(course)
+    if recommendation_id is not None and row.pk != recommendation_id:
+        raise ApplicationError(
+            "The recommendation changed since it was shown; review the current one.",
+            rule="recommendation_stale",
+            extra={"current": row.pk},
+        )
+    if row.status != RecommendationStatus.PROPOSED:
+        raise ApplicationError(f"This recommendation was already {row.status}.", rule="recommendation_decided")
+    if row.action not in DECIDABLE_ACTIONS:
+        raise ApplicationError(f"Nothing to decide: {row.rule.replace('_', ' ')}.", rule="recommendation_not_decidable")
+
+    action, interval, due = row.action, row.interval_days, row.next_due
+    history = course_history(course=course)
+    last_session_at = history.visits[-1].at if history.visits else None
+    tz = history.tz
+    if decision == DecisionKind.MODIFIED:
+        if interval_days is None:
+            raise ValidationError({"interval_days": "Give the interval you choose."})
+        _check_interval(history=history, interval_days=interval_days)
+        action, interval = Action.BOOK, interval_days
+        today = timezone.now().astimezone(tz).date()
+        if next_due is None:
+            start = last_session_at.astimezone(tz).date() if last_session_at else today
+            next_due = start + timedelta(days=interval_days)
+        due = max(next_due, today)
+    elif decision == DecisionKind.REJECTED:
+        interval, due = None, None
+
+    phase_before = course.phase
+    appointment: Appointment | None = None
+    followup: FollowUp | None = None
+    if decision != DecisionKind.REJECTED:
+        if action == Action.BOOK and due is not None:
+            if course.phase in (CoursePhase.INDUCTION, CoursePhase.PAUSED):
+                course = course_phase_change(actor=actor, course=course, phase=CoursePhase.MAINTENANCE)
+            appointment, followup = booster_book(
+                actor=actor, course=course, due=due, last_session_at=last_session_at, override_reason=override_reason
+            )
+        elif action == Action.PAUSE:
+            course = course_phase_change(actor=actor, course=course, phase=CoursePhase.PAUSED)
+            if due is not None:
+                followup = _paused_check_ensure(course=course, due=due, tz=tz)
+    record = MaintenanceDecision(
+        recommendation=row,
+        course=course,
+        decision=decision,
+        action=action,
+        interval_days=interval,
+        next_due=due,
+        previous_interval_days=(row.details or {}).get("current_interval_days"),
+        phase_before=phase_before,
+        phase_after=course.phase,
+        reason=reason,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        appointment=appointment,
+        followup=followup,
+    )
+    record.full_clean()
+    record.save()
+    row.status = decision
+    row.save(update_fields=["status", "updated_at"])
+    return record
+
+
+def _paused_check_ensure(*, course: TreatmentCourse, due: date, tz: Any) -> FollowUp:
+    """Paused boosters: a PHQ-9 every 4 weeks [U] (CLINICAL.md §6 rule 5), asked of a nurse."""
+    site = course.patient.site
+    hour = site.policy.followup_review_local_hour if site is not None else 9
+    return followup_ensure(
+        kind=FollowUpKind.MID_INTERVAL_PHQ9,
+        key=f"paused_phq9:course:{course.pk}:{due.isoformat()}",
+        patient=course.patient,
+        due_at=datetime.combine(due, time(hour), tzinfo=tz),
+        assignee_role=AssigneeRole.NURSE,
+        note="Maintenance paused: PHQ-9 check (every 4 weeks); a relapse reopens boosters.",
+        subject=course,
+    )
+
+
+def paused_check_schedule(assessment: Assessment) -> None:
+    """Paused boosters (CLINICAL.md §6 rule 5): each PHQ-9 closes the open check of the
+    patient's paused course and asks for the next one 4 weeks [U] later. Registered with
+    `patients.hooks` (runs inside the assessment's transaction)."""
+    if assessment.instrument != Instrument.PHQ9:
+        return
+    courses = TreatmentCourse.objects.filter(patient_id=assessment.patient_id, phase=CoursePhase.PAUSED).select_related(
+        "patient__site"
+    )
+    for course in courses:
+        open_checks = FollowUp.objects.filter(
+            kind=FollowUpKind.MID_INTERVAL_PHQ9,
+            subject_type="infusions.treatmentcourse",
+            subject_id=course.pk,
+            status__in=OPEN_FOLLOWUP_STATUSES,
+        ).values_list("id", flat=True)
+        followups_cancel(followup_ids=list(open_checks), reason="PHQ-9 received")
+        site = course.patient.site
+        tz = site.tz if site is not None else timezone.get_default_timezone()
+        days = site_policy(site).maintenance_pause_check_days
+        due = assessment.administered_at.astimezone(tz).date() + timedelta(days=days)
+        _paused_check_ensure(course=course, due=due, tz=tz)
