@@ -104,7 +104,8 @@ def run() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from clinic.models import Chair, Role, Site, User
+    from clinic.core.roles import Role
+    from clinic.models import Chair, Site, User
     from infusions.protocols.models import Protocol
     from infusions.scheduling.models import Appointment
     from infusions.scheduling.services import chair_hold

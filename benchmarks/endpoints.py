@@ -25,7 +25,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from clinic.models import Chair, Role, Site, StaffMember, User  # noqa: E402
+from clinic.core.roles import Role  # noqa: E402
+from clinic.models import Chair, Site, StaffMember, User  # noqa: E402
 from infusions.protocols.models import Protocol  # noqa: E402
 from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse  # noqa: E402
 from monitoring.alerts.models import Alert  # noqa: E402

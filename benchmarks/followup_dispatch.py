@@ -56,7 +56,8 @@ def run() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from clinic.models import Role, Site, User
+    from clinic.core.roles import Role
+    from clinic.models import Site, User
     from monitoring.followups.dispatch import dispatch_batch_size, followups_claim_due, followups_deliver
     from monitoring.followups.models import FollowUp, FollowUpDelivery
     from monitoring.followups.services import FollowUpSpec, followups_ensure_many

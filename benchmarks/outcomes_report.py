@@ -122,7 +122,8 @@ def _time(fn) -> tuple[float, int]:
 def run() -> None:
     from django.db import connection
 
-    from clinic.models import Role, Site, User
+    from clinic.core.roles import Role
+    from clinic.models import Site, User
     from infusions.protocols.models import Protocol
     from infusions.sessions.models import InfusionSession, TreatmentCourse
     from monitoring.outcomes.selectors import course_history, outcomes_report

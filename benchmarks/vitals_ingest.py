@@ -30,7 +30,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from clinic.models import Role, Site, User  # noqa: E402
+from clinic.core.roles import Role  # noqa: E402
+from clinic.models import Site, User  # noqa: E402
 from infusions.protocols.models import Protocol  # noqa: E402
 from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse  # noqa: E402
 from patients.models import BodyMeasurement, Patient  # noqa: E402

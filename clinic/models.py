@@ -6,19 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from clinic.core.models import BaseModel
+from clinic.core.roles import CLINICAL, Role
 from clinic.policy import ClinicalPolicy, policy_build, policy_validate_overrides
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    CLINICIAN = "clinician", "Clinician (prescriber)"
-    NURSE = "nurse", "Nurse"
-    FRONTDESK = "frontdesk", "Front desk"
-    PATIENT = "patient", "Patient"
-
-
-STAFF_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
-CLINICAL_ROLES = (Role.CLINICIAN, Role.NURSE)
 
 
 class User(AbstractUser):
@@ -31,7 +20,7 @@ class User(AbstractUser):
 
     @property
     def is_clinical(self) -> bool:
-        return self.role in CLINICAL_ROLES
+        return self.role in CLINICAL
 
 
 def _validate_time_zone(value: str) -> None:

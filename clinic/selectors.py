@@ -1,11 +1,15 @@
-"""Reads about sites: the calendar the availability engine works from."""
+"""Reads about sites: a staff member's site, the time zone a user's pages show, and the
+calendar the availability engine works from."""
 
 from datetime import date, time
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from clinic.availability import SiteCalendar
-from clinic.models import NurseRoster, Site, SiteClosure, SiteOpeningHours
+from clinic.core.roles import Role
+from clinic.models import NurseRoster, Site, SiteClosure, SiteOpeningHours, StaffMember, User
 
 # One round trip, written out in SQL: the availability search runs this on every request and
 # the ORM's compilation of three correlated subqueries cost more than the query itself.
@@ -39,3 +43,28 @@ def site_calendar(*, site: Site, first: date, last: date) -> SiteCalendar:
         closed_dates=frozenset(closed),
         nurses={date.fromisoformat(day): count for day, count in roster},
     )
+
+
+def staff_site(user: User) -> Site | None:
+    """The site a staff member works at: their placement (StaffMember), or, for an account
+    placed nowhere, the clinic's only site (none when there are several). The one home of
+    "which site is this staff member's"; pages and the API default to it. Remembered on the
+    user object for the rest of the request."""
+    if not hasattr(user, "_page_site"):
+        # One query: the placement first, then the first two sites (to tell "the only one").
+        placed = Exists(StaffMember.objects.filter(user_id=user.pk, site=OuterRef("pk")))
+        sites = list(Site.objects.annotate(placed=placed).order_by("-placed", "pk")[:2])
+        site = sites[0] if sites and (sites[0].placed or len(sites) == 1) else None
+        user._page_site = site  # type: ignore[attr-defined]
+    return user._page_site  # type: ignore[attr-defined]
+
+
+def user_time_zone(user: User) -> str:
+    """Pages show times in the site's time zone: the patient's site for a patient, the staff
+    member's site for staff, else the server's."""
+    if user.role == Role.PATIENT:
+        zone = Site.objects.filter(patients__user=user).values_list("time_zone", flat=True).first()
+    else:
+        site = staff_site(user)
+        zone = site.time_zone if site is not None else None
+    return zone or timezone.get_default_timezone_name()

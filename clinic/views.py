@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from clinic.models import Role
+from clinic.core.roles import Role
 
 # Where each role starts its day (the URL names of the pages in each app).
 ROLE_HOME: dict[str, str] = {

@@ -5,7 +5,8 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from clinic.policy import ClinicalPolicy, site_policy
 from patients.models import Assessment, BodyMeasurement, Patient, Screening
 

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, Site, User
+from clinic.core.roles import Role
+from clinic.models import Site, User
 from patients.hooks import assessment_hooks_run
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
 from patients.scoring import PORTAL_INSTRUMENTS, ItemsInvalid, score

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
+from clinic.selectors import staff_site
 from patients import selectors, services
 from patients.forms import PatientEditForm, PatientForm, PatientSearchForm, PortalAccountForm, QuestionnaireForm
 from patients.questionnaires import QUESTIONNAIRES
@@ -119,5 +120,5 @@ def questionnaire(request: HttpRequest, instrument: str) -> HttpResponse:
 
 
 def _staff_site_id(request: HttpRequest) -> int | None:
-    staff = getattr(request.user, "staff", None)
-    return staff.site_id if staff is not None else None
+    site = staff_site(page_user(request))
+    return site.pk if site is not None else None

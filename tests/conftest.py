@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from infusions.protocols.models import Protocol
 from patients.models import Patient
 from tests.factories import (

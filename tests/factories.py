@@ -6,7 +6,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from clinic.models import Chair, Role, Site, StaffMember, User
+from clinic.core.roles import Role
+from clinic.models import Chair, Site, StaffMember, User
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment
 from infusions.sessions.models import InfusionSession, TreatmentCourse

@@ -18,7 +18,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, Site, StaffMember, User
+from clinic.core.roles import Role
+from clinic.models import User
+from clinic.selectors import user_time_zone
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 T = TypeVar("T")
@@ -92,28 +94,3 @@ def _validation_to_form(request: HttpRequest, error: ValidationError, form: form
     else:
         for message in error.messages:
             messages.error(request, message)
-
-
-def staff_site(user: User) -> Site | None:
-    """The site a staff member works at (their StaffMember row), or the clinic's only site.
-    Remembered on the user object for the rest of the request."""
-    if not hasattr(user, "_page_site"):
-        member = StaffMember.objects.select_related("site").filter(user=user).first()
-        if member is not None:
-            site: Site | None = member.site
-        else:
-            sites = list(Site.objects.order_by("pk")[:2])
-            site = sites[0] if len(sites) == 1 else None
-        user._page_site = site  # type: ignore[attr-defined]
-    return user._page_site  # type: ignore[attr-defined]
-
-
-def user_time_zone(user: User) -> str:
-    """Pages show times in the site's time zone: the patient's site for a patient, the staff
-    member's site for staff, else the server's."""
-    if user.role == Role.PATIENT:
-        zone = Site.objects.filter(patients__user=user).values_list("time_zone", flat=True).first()
-    else:
-        site = staff_site(user)
-        zone = site.time_zone if site is not None else None
-    return zone or timezone.get_default_timezone_name()

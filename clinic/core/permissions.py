@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from clinic.models import Role
+from clinic.core.roles import Role
 
 
 def view_action(request: Request, view: Any) -> str:

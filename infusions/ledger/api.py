@@ -5,8 +5,6 @@ reconcile sessions; admins receive, destroy, transfer, report losses, count and 
 export for an inspector. Front desk and patients have no access.
 """
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -21,9 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.core.api import actor
+from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
-from clinic.core.roles import ADMIN, CLINICAL
-from clinic.models import Role, Site, User
+from clinic.core.roles import ADMIN, CLINICAL, LEDGER
+from clinic.models import Site, User
 from infusions.ledger import selectors as ledger_selectors
 from infusions.ledger import services as ledger
 from infusions.ledger.models import (
@@ -38,9 +37,6 @@ from infusions.ledger.models import (
     LossKind,
 )
 from infusions.sessions.models import InfusionSession
-
-LEDGER = (Role.ADMIN, Role.CLINICIAN, Role.NURSE)
-
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -260,7 +256,7 @@ class ContainerQuerySerializer(serializers.Serializer):
 
 
 class ExportQuerySerializer(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=("csv", "json"), default="csv")
+    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
     site = serializers.IntegerField(required=False, min_value=1)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -591,15 +587,6 @@ class BalanceApi(APIView):
         return Response(BalanceSerializer(rows, many=True).data)
 
 
-def export_csv(rows: Any) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ledger_selectors.EXPORT_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buffer.getvalue()
-
-
 class ExportApi(APIView):
     """Every ledger entry in time order for an inspector: CSV (default) or JSON (admin)."""
 
@@ -618,8 +605,6 @@ class ExportApi(APIView):
         rows = ledger_selectors.export_rows(
             user=actor(request), site_id=params.get("site"), since=params.get("since"), until=params.get("until")
         )
-        if params["file_format"] == "json":
-            return Response({"columns": list(ledger_selectors.EXPORT_COLUMNS), "rows": list(rows)})
-        response = HttpResponse(export_csv(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="controlled-substance-ledger.csv"'
-        return response
+        return export_response(
+            params["file_format"], "controlled-substance-ledger", ledger_selectors.EXPORT_COLUMNS, rows
+        )

@@ -9,7 +9,8 @@ from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from clinic.models import Role, User
+from clinic.core.roles import LEDGER
+from clinic.models import User
 from infusions.ledger.models import (
     ControlledContainer,
     EntryKind,
@@ -20,11 +21,10 @@ from infusions.ledger.models import (
 from infusions.sessions.models import InfusionSession
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=11, decimal_places=3))
-LEDGER_READERS = (Role.ADMIN, Role.CLINICIAN, Role.NURSE)
 
 
 def _readable(user: User) -> bool:
-    return user.role in LEDGER_READERS
+    return user.role in LEDGER
 
 
 def container_list(

@@ -18,7 +18,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, Site, User
+from clinic.core.roles import ADMIN, CLINICAL, LEDGER
+from clinic.models import Site, User
 from clinic.policy import ClinicalPolicy
 from infusions.ledger.models import (
     ContainerKind,
@@ -36,9 +37,9 @@ from infusions.sessions.models import InfusionSession, SessionStatus
 
 MG = Decimal("0.001")
 ZERO = Decimal("0")
-WITNESS_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.NURSE)
-SESSION_ROLES = (Role.CLINICIAN, Role.NURSE)  # open, administer, waste
-STOCK_ROLES = (Role.ADMIN,)  # receive, destroy, transfer out, loss, count, adjustment
+# Who may do what with the ledger (clinic.core.roles): session entries (open, administer, waste)
+# are CLINICAL; stock (receive, destroy, transfer out, loss, count, adjustment) is ADMIN; a
+# witness is any LEDGER role.
 SESSION_KINDS = (EntryKind.OPEN, EntryKind.ADMINISTER, EntryKind.WASTE)
 # Largest receipt in one request (a carton of vials).
 MAX_CONTAINERS_PER_RECEIPT = 200
@@ -93,7 +94,7 @@ def _witness_verify(*, actor: User, witness: User | None, password: str, field: 
         raise ApplicationError(
             "The witness must be a different staff member from the one recording.", rule="ledger_witness_same_person"
         )
-    if not witness.is_active or witness.role not in WITNESS_ROLES:
+    if not witness.is_active or witness.role not in LEDGER:
         raise ValidationError({field: "The witness must be an active admin, clinician or nurse."})
     if not password or not witness.check_password(password):
         raise ValidationError({f"{field}_password": "The witness's password is not correct."})
@@ -188,7 +189,7 @@ def ledger_receive(
     received_at: datetime | None = None,
 ) -> list[ControlledContainer]:
     """Receive `quantity` identical containers (supplier, DEA number, invoice)."""
-    _require_role(actor, STOCK_ROLES, "receipts")
+    _require_role(actor, ADMIN, "receipts")
     received_at = _when(received_at, "received_at")
     errors: dict[str, str] = {}
     if drug not in LedgerDrug.values:
@@ -255,7 +256,7 @@ def ledger_destroy(
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Destroy stock (expired or unusable) before two witnesses, both other staff accounts."""
-    _require_role(actor, STOCK_ROLES, "destruction")
+    _require_role(actor, ADMIN, "destruction")
     container = _lock_container(container)
     amount = _amount(amount_mg)
     first = _witness_verify(actor=actor, witness=witness, password=witness_password, field="witness")
@@ -293,7 +294,7 @@ def ledger_transfer_out(
     reason: str = "",
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
-    _require_role(actor, STOCK_ROLES, "transfers")
+    _require_role(actor, ADMIN, "transfers")
     container = _lock_container(container)
     amount = _amount(amount_mg)
     errors: dict[str, str] = {}
@@ -332,7 +333,7 @@ def ledger_loss(
 ) -> LedgerEntry:
     """A loss or theft, from stock or from what was drawn for a session. The DEA deadlines
     (notice within 1 business day, Form 106 within 45 days) are shown with the entry."""
-    _require_role(actor, STOCK_ROLES, "losses")
+    _require_role(actor, ADMIN, "losses")
     container = _lock_container(container)
     amount = _amount(amount_mg)
     if loss_kind not in LossKind.values:
@@ -377,7 +378,7 @@ def ledger_count(
     """An inventory count (initial, biennial or a spot check). It changes nothing: a
     difference from the book balance is shown and needs an adjustment or a loss report. A
     sealed container (never opened) is counted exactly (21 CFR 1304.11(e))."""
-    _require_role(actor, STOCK_ROLES, "counts")
+    _require_role(actor, ADMIN, "counts")
     container = _lock_container(container)
     counted = _amount(counted_mg, "counted_mg", allow_zero=True)
     if count_kind not in CountKind.values:
@@ -417,7 +418,7 @@ def ledger_adjust(
     occurred_at: datetime | None = None,
 ) -> LedgerEntry:
     """Bring the book balance to what is there (after a count), with a reason."""
-    _require_role(actor, STOCK_ROLES, "adjustments")
+    _require_role(actor, ADMIN, "adjustments")
     container = _lock_container(container)
     change = Decimal(change_mg).quantize(MG)
     if change == 0:
@@ -444,7 +445,7 @@ def ledger_adjust(
 def _session_entry_prepare(
     *, actor: User, session: InfusionSession, container: ControlledContainer, what: str
 ) -> tuple[InfusionSession, ControlledContainer]:
-    _require_role(actor, SESSION_ROLES, what)
+    _require_role(actor, CLINICAL, what)
     session = _lock_session(session)
     container = _lock_container(container)
     _check_session_open(session)
@@ -553,7 +554,7 @@ def ledger_waste(
 def ledger_reverse(*, actor: User, entry: LedgerEntry, reason: str) -> LedgerEntry:
     """Cancel an entry with a reversing one (the original stays). Admins reverse any entry;
     clinicians and nurses the session entries (open, administer, waste)."""
-    if actor.role not in STOCK_ROLES and not (actor.role in SESSION_ROLES and entry.kind in SESSION_KINDS):
+    if actor.role not in ADMIN and not (actor.role in CLINICAL and entry.kind in SESSION_KINDS):
         raise ApplicationError("Your role may not reverse this entry.", rule="ledger_role_not_allowed", status=403)
     if not reason.strip():
         raise ValidationError({"reason": "A reversal needs a reason."})
@@ -620,7 +621,7 @@ def ledger_reconcile(*, actor: User, session: InfusionSession, note: str = "") -
     """Reconcile a session: opened − administered − wasted (− lost) = 0 and, once the actual
     dose is charted, administered = the charted dose (to 0.1 mg). Otherwise a discrepancy,
     open until a later reconciliation balances with a note saying how it was resolved."""
-    if actor.role not in (*SESSION_ROLES, *STOCK_ROLES):
+    if actor.role not in (*CLINICAL, *ADMIN):
         raise ApplicationError("Your role may not reconcile.", rule="ledger_role_not_allowed", status=403)
     session = _lock_session(session)
     account = session_account(session)

@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from infusions.sessions.models import InfusionSession
 from infusions.sessions.selectors import session_list
 

@@ -14,8 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.core import roles
-from clinic.core.pages import call_service, page_user, role_required, staff_site
+from clinic.core.pages import call_service, page_user, role_required
+from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE
 from clinic.models import Site
+from clinic.selectors import staff_site
 from infusions.pages import selectors as page_selectors
 from infusions.pages.forms import (
     ApproveForm,
@@ -29,7 +31,6 @@ from infusions.pages.forms import (
     slot_value,
 )
 from infusions.scheduling import services as booking
-from infusions.scheduling.api import BOOKERS, CHECK_IN, NO_SHOW
 from infusions.scheduling.calendar import appointment_preparation
 from infusions.scheduling.models import Appointment, AppointmentStatus
 from infusions.scheduling.selectors import (
@@ -196,8 +197,8 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
     allowed = {
         "move": user.role in BOOKERS,
         "cancel": user.role in BOOKERS,
-        "check_in": user.role in CHECK_IN,
-        "no_show": user.role in NO_SHOW,
+        "check_in": user.role in FRONT_OF_HOUSE,
+        "no_show": user.role in FRONT_OF_HOUSE,
     }
     if action in allowed and not allowed[action]:
         messages.error(request, "Your role may not do this.")

@@ -27,8 +27,8 @@ from rest_framework.views import APIView
 
 from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
-from clinic.core.roles import PATIENT, STAFF
-from clinic.models import Chair, Role, Site
+from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE, PATIENT, STAFF, Role
+from clinic.models import Chair, Site
 from infusions.protocols.models import Protocol
 from infusions.scheduling import services as booking
 from infusions.scheduling.calendar import appointment_preparation, appointments_ics
@@ -51,9 +51,6 @@ from infusions.scheduling.selectors import (
 from infusions.sessions.models import TreatmentCourse
 from patients.models import Patient
 
-BOOKERS = (Role.CLINICIAN, Role.FRONTDESK)
-CHECK_IN = (Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
-NO_SHOW = (Role.CLINICIAN, Role.NURSE, Role.FRONTDESK)
 MAX_SERIES_SLOTS = 60
 
 
@@ -339,8 +336,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         "series_proposal": BOOKERS,
         "move": BOOKERS,
         "cancel": BOOKERS,
-        "no_show": NO_SHOW,
-        "check_in": CHECK_IN,
+        "no_show": FRONT_OF_HOUSE,
+        "check_in": FRONT_OF_HOUSE,
     }
     serializer_class = AppointmentSerializer
 

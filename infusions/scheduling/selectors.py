@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.http import Http404
 
-from clinic.models import Chair, Role, Site, User
+from clinic.core.roles import Role
+from clinic.models import Chair, Site, User
 from clinic.selectors import site_calendar
 from infusions.scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, CalendarFeed
 from patients.models import Patient

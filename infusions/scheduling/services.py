@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from clinic.availability import DEFAULT_STEP, SiteCalendar, Slot, concurrent_max, free_slots
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Chair, Role, Site, User
+from clinic.core.roles import Role
+from clinic.models import Chair, Site, User
 from clinic.selectors import site_calendar
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import (
@@ -51,7 +52,6 @@ CONSTRAINT_RULES = {
     "appointment_no_chair_overlap": ("The chair is already booked at that time.", "chair_conflict"),
     "appointment_no_patient_overlap": ("The patient already has an appointment at that time.", "patient_conflict"),
 }
-BOOKERS = (Role.CLINICIAN, Role.FRONTDESK)
 # Every hold fits inside one day's opening hours, so none is longer than this.
 MAX_HOLD = timedelta(days=1)
 

@@ -4,7 +4,8 @@ the clinical policy that governs a course or a session (its patient's site's).""
 from django.db.models import QuerySet
 from django.http import Http404
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import Site, User
 from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, TreatmentCourse
 from patients.selectors import patient_policy
@@ -16,6 +17,13 @@ def course_policy(course: TreatmentCourse) -> ClinicalPolicy:
 
 def session_policy(session: InfusionSession) -> ClinicalPolicy:
     return patient_policy(session.course.patient)
+
+
+def session_site(session: InfusionSession) -> Site | None:
+    """The site a session is given at: its appointment's, else its patient's."""
+    if session.appointment_id is not None and session.appointment is not None:
+        return session.appointment.site
+    return session.course.patient.site
 
 
 def course_list(*, user: User, patient_id: int | None = None) -> QuerySet[TreatmentCourse]:

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from clinic.policy import ClinicalPolicy
 from infusions.dosing import DoseLimits, DoseRefused, DoseResult, dose_calculate
 from infusions.protocols.models import Protocol

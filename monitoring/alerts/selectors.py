@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from monitoring.alerts.models import Alert, AlertEscalation
 
 

@@ -15,10 +15,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, StaffMember, User
+from clinic.core.roles import Role
+from clinic.models import StaffMember, User
 from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, SessionStatus
-from infusions.sessions.selectors import session_policy
+from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts.models import Alert, AlertEscalation, AlertRule, AlertSeverity, AlertStatus
 from monitoring.vitals.models import VitalsSchedule
 
@@ -221,10 +222,8 @@ def _escalation_candidates() -> list[Alert]:
 
 
 def _alert_site_id(alert: Alert) -> int | None:
-    session = alert.session
-    if session.appointment_id is not None and session.appointment is not None:
-        return session.appointment.site_id
-    return session.course.patient.site_id
+    site = session_site(alert.session)
+    return site.pk if site is not None else None
 
 
 def _escalation_message(alert: Alert) -> str:

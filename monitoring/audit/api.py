@@ -2,20 +2,15 @@
 audited records, with the values before) and `GET /api/v1/audit/access/` (staff reads of
 patients' records). CSV (default) or JSON."""
 
-import csv
-import io
-import json
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN
 from monitoring.audit import services as audit
@@ -24,17 +19,8 @@ from monitoring.audit.models import AUDITED_MODELS
 MODEL_CHOICES = [m._meta.label for m in AUDITED_MODELS] + [m._meta.label for m, _, _ in audit.APPEND_ONLY]
 
 
-def rows_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: json.dumps(v, default=str) if isinstance(v, dict | list) else v for k, v in row.items()})
-    return buffer.getvalue()
-
-
 class _ExportQuery(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=("csv", "json"), default="csv")
+    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
 
@@ -54,14 +40,6 @@ EXPORT_RESPONSES = {
 }
 
 
-def _answer(file_format: str, name: str, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Any:
-    if file_format == "json":
-        return Response({"columns": list(columns), "rows": list(rows)})
-    response = HttpResponse(rows_csv(columns, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
-
-
 class AuditHistoryApi(APIView):
     """Every change to the audited clinical records: who, when, each changed field before and
     after; and the creation of the append-only clinical records."""
@@ -75,7 +53,7 @@ class AuditHistoryApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         rows = audit.history_rows(since=v.get("since"), until=v.get("until"), model=v.get("model"))
-        return _answer(v["file_format"], "audit-history", audit.HISTORY_COLUMNS, rows)
+        return export_response(v["file_format"], "audit-history", audit.HISTORY_COLUMNS, rows)
 
 
 class AuditAccessApi(APIView):
@@ -92,4 +70,4 @@ class AuditAccessApi(APIView):
         rows = audit.access_rows(
             since=v.get("since"), until=v.get("until"), patient_id=v.get("patient"), user_id=v.get("user")
         )
-        return _answer(v["file_format"], "patient-access-log", audit.ACCESS_COLUMNS, rows)
+        return export_response(v["file_format"], "patient-access-log", audit.ACCESS_COLUMNS, rows)

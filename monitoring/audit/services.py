@@ -20,7 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import ResolverMatch
 from django.utils import timezone
 
-from clinic.models import STAFF_ROLES, User
+from clinic.core.roles import STAFF
+from clinic.models import User
 from infusions.scheduling.models import Appointment
 from infusions.sessions.models import InfusionSession, TreatmentCourse
 from monitoring.alerts.models import Alert
@@ -154,12 +155,7 @@ class PatientAccessMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         match = getattr(request, "resolver_match", None)
-        if (
-            match is None
-            or response.status_code >= SAFE_STATUS
-            or not isinstance(user, User)
-            or user.role not in STAFF_ROLES
-        ):
+        if match is None or response.status_code >= SAFE_STATUS or not isinstance(user, User) or user.role not in STAFF:
             return response
         patients = patients_read(request, match, response)
         if patients is not None:

@@ -19,7 +19,8 @@ from clinic.core.api import actor
 from clinic.core.exceptions import ApplicationError
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
-from clinic.models import Site, StaffMember
+from clinic.models import Site
+from clinic.selectors import staff_site
 from infusions.sessions.api import SessionSerializer
 from infusions.sessions.models import InfusionSession
 from infusions.sessions.selectors import session_get
@@ -638,13 +639,9 @@ class BoardApi(APIView):
         query.is_valid(raise_exception=True)
         user = actor(request)
         site_id = query.validated_data.get("site")
-        if site_id is None:
-            site_id = StaffMember.objects.filter(user=user).values_list("site_id", flat=True).first()
-            if site_id is None:
-                raise serializers.ValidationError({"site": ["Give the site."]})
-        site = Site.objects.filter(pk=site_id).first()
+        site = staff_site(user) if site_id is None else Site.objects.filter(pk=site_id).first()
         if site is None:
-            raise serializers.ValidationError({"site": ["No such site."]})
+            raise serializers.ValidationError({"site": ["Give the site." if site_id is None else "No such site."]})
         entries = board_list(user=user, site=site)
         body = []
         for entry in entries:

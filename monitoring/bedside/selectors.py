@@ -14,9 +14,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import CLINICAL_ROLES, Site, User
+from clinic.core.roles import CLINICAL
+from clinic.localtime import site_zone
+from clinic.models import Site, User
 from infusions.sessions.models import InfusionSession, SessionStatus
-from infusions.sessions.selectors import session_list, session_policy
+from infusions.sessions.selectors import session_list, session_policy, session_site
 from monitoring.alerts.models import Alert, AlertEscalation, AlertStatus
 from monitoring.bedside.discharge import UNRESOLVED
 from monitoring.bedside.models import (
@@ -103,7 +105,7 @@ def board_list(*, user: User, site: Site, now: datetime | None = None) -> list[B
     """Every session in a chair at the site now (pre-checked to awaiting discharge) and those
     booked for today, each with its latest vitals, next set due and unresolved alerts; the
     sessions that need a nurse first. Three queries, whatever the number of sessions."""
-    if user.role not in CLINICAL_ROLES:
+    if user.role not in CLINICAL:
         return []
     now = now or timezone.now()
     day_start, day_end = _today(site, now)
@@ -172,7 +174,7 @@ def session_detail_get(*, user: User, session_id: int | str, now: datetime | Non
     """Everything about one session, in twelve queries whatever its length (the session, its
     vitals and their alerts, alerts, escalations, events, consents, escorts, side effects,
     interventions, amendments, the screening)."""
-    if user.role not in CLINICAL_ROLES:
+    if user.role not in CLINICAL:
         raise Http404
     now = now or timezone.now()
     try:
@@ -255,7 +257,7 @@ def session_detail_get(*, user: User, session_id: int | str, now: datetime | Non
 
 def rems_export_get(*, user: User, session_id: int | str) -> dict[str, Any]:
     """The REMS form as a document (JSON export and printable page). Four queries."""
-    if user.role not in CLINICAL_ROLES:
+    if user.role not in CLINICAL:
         raise Http404
     try:
         session = (
@@ -276,14 +278,14 @@ def rems_export_get(*, user: User, session_id: int | str) -> dict[str, Any]:
     )
     form: RemsMonitoringForm | None = _related(session, "rems_form")
     missing = rems_missing(answers=rems_answers(form), actual_dose_mg=session.actual_dose_mg, key_vitals=key)
-    site = session.appointment.site if session.appointment_id and session.appointment else session.course.patient.site
+    site = session_site(session)
     return rems_document(
         session=session,
         form=form,
         key_vitals=key,
         monitoring_ended_at=session.signed_at,
         missing=missing,
-        local_tz=site.tz if site is not None else UTC,
+        local_tz=site_zone(site),
     )
 
 

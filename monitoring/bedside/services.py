@@ -18,13 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
+from clinic.core.roles import Role
 from clinic.localtime import local_shift, site_zone
-from clinic.models import Role, User
+from clinic.models import User
 from infusions.protocols.models import Drug
 from infusions.scheduling import services as booking
 from infusions.scheduling.models import Appointment, AppointmentStatus
 from infusions.sessions.models import CoursePhase, InfusionSession, SessionStatus
-from infusions.sessions.selectors import session_policy
+from infusions.sessions.selectors import session_policy, session_site
 from infusions.sessions.services import screening_gate
 from monitoring.alerts.models import Alert, AlertRule, AlertStatus
 from monitoring.bedside.discharge import Unmet, discharge_unmet
@@ -40,8 +41,9 @@ from monitoring.bedside.models import (
     SideEffect,
 )
 from monitoring.bedside.rems import ANSWER_FIELDS, rems_answers, rems_key_vitals, rems_missing
+from monitoring.followups.keys import record_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
-from monitoring.followups.services import followup_complete, followup_ensure, followup_key
+from monitoring.followups.services import followup_complete, followup_ensure
 from monitoring.vitals.models import VitalSign, VitalsPhase, VitalsSchedule
 from monitoring.vitals.services import vitals_schedule_refresh
 from patients.selectors import measurement_latest
@@ -437,12 +439,12 @@ def session_discharge(*, actor: User, session: InfusionSession, note: str = "") 
 def _rems_followup(*, session: InfusionSession) -> None:
     """CLINICAL.md §7: the REMS monitoring form within 7 days of each session (Spravato
     REMS); nurse. Same key and due time as the follow-up planner's, so only one row exists."""
-    site = session.appointment.site if session.appointment_id and session.appointment else session.course.patient.site
+    site = session_site(session)
     ended = session.dosing_ended_at or session.signed_at or timezone.now()
     policy = session_policy(session)
     followup_ensure(
         kind=FollowUpKind.REMS_FORM,
-        key=followup_key(FollowUpKind.REMS_FORM, session),
+        key=record_key(FollowUpKind.REMS_FORM, session),
         patient=session.course.patient,
         due_at=local_shift(ended, site_zone(site), days=policy.followup_rems_within_days),
         assignee_role=AssigneeRole.NURSE,
@@ -641,7 +643,7 @@ def rems_form_submitted(*, actor: User, session: InfusionSession) -> RemsMonitor
         raise ApplicationError("The REMS form was already submitted.", rule="rems_form_already_submitted")
     form.submitted_at, form.submitted_by = timezone.now(), actor
     form.save(update_fields=["submitted_at", "submitted_by", "updated_at"])
-    followup = FollowUp.objects.filter(key=followup_key(FollowUpKind.REMS_FORM, session)).first()
+    followup = FollowUp.objects.filter(key=record_key(FollowUpKind.REMS_FORM, session)).first()
     if followup is not None and followup.status in OPEN_FOLLOWUP_STATUSES:
         followup_complete(actor=actor, followup=followup, outcome="REMS monitoring form submitted.")
     return form

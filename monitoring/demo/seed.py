@@ -14,7 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.models import Chair, Role, Site, StaffMember, User
+from clinic.core.roles import Role
+from clinic.models import Chair, Site, StaffMember, User
 from clinic.policy import site_policy
 from infusions.dosing import dose_calculate
 from infusions.protocols.models import Protocol

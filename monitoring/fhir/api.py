@@ -19,8 +19,7 @@ from rest_framework.views import APIView
 
 from clinic.core.api import actor
 from clinic.core.permissions import RolePermission
-from clinic.core.roles import CLINICAL, PATIENT
-from clinic.models import Role
+from clinic.core.roles import CLINICAL, PATIENT, Role
 from infusions.scheduling.models import Appointment
 from infusions.sessions.models import InfusionSession
 from monitoring.fhir import resources

@@ -30,7 +30,9 @@ from infusions.ledger.models import CountKind, EntryKind, LedgerEntry
 from infusions.protocols.models import Drug
 from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from infusions.sessions.models import CoursePhase, Indication, InfusionSession, SessionStatus, TreatmentCourse
+from infusions.sessions.selectors import session_site
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES, RemsMonitoringForm
+from monitoring.followups.keys import booster_due_key, followup_key, record_key, suicide_risk_review_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind, FollowUpStatus
 from monitoring.followups.services import (
     FollowUpSpec,
@@ -39,8 +41,9 @@ from monitoring.followups.services import (
     followups_reopen,
     followups_reschedule,
 )
-from monitoring.outcomes.models import DecisionKind, MaintenanceDecision
+from monitoring.outcomes.models import MaintenanceDecision
 from monitoring.outcomes.recommender import Action as MaintenanceAction
+from monitoring.outcomes.recommender import DecisionKind
 from patients.models import Assessment, AssessmentInstrument, BodyMeasurement
 
 ENDED_STATUSES = (SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.DISCHARGED)
@@ -62,17 +65,13 @@ def _lookback() -> timedelta:
     return timedelta(days=int(getattr(settings, "FOLLOWUP_PLAN_LOOKBACK_DAYS", LOOKBACK_DAYS_DEFAULT)))
 
 
-def _key(kind: str, label: str, pk: object, *parts: object) -> str:
-    return f"{kind}:{label}:{pk}" + "".join(f":{p}" for p in parts)
-
-
 def _spec(
     kind: str, subject_type: str, subject_id: int, *, key_parts: tuple[object, ...] = (), **fields: Any
 ) -> FollowUpSpec:
     """A follow-up about one record: its key is the kind and the record (and `key_parts`)."""
     return FollowUpSpec(
         kind=kind,
-        key=_key(kind, subject_type, subject_id, *key_parts),
+        key=followup_key(kind, subject_type, subject_id, *key_parts),
         subject_type=subject_type,
         subject_id=subject_id,
         **fields,
@@ -125,12 +124,6 @@ def _ended(session: InfusionSession) -> datetime:
     return session.dosing_ended_at or session.started_at or session.created_at
 
 
-def _session_site(session: InfusionSession) -> Site | None:
-    if session.appointment_id and session.appointment is not None:
-        return session.appointment.site
-    return session.course.patient.site
-
-
 # --- CLINICAL.md §7 row by row ---
 
 
@@ -138,7 +131,7 @@ def plan_check_in_calls(now: datetime, sessions: list[InfusionSession]) -> Plan:
     """Check-in call: 24 h after each session (the same local time the next day); nurse."""
     plan = Plan()
     for s in sessions:
-        site = _session_site(s)
+        site = session_site(s)
         due = local_shift(_ended(s), site_zone(site), hours=site_policy(site).followup_check_in_after_hours)
         plan.specs.append(
             _spec(
@@ -166,7 +159,7 @@ def plan_rems_forms(now: datetime, sessions: list[InfusionSession]) -> Plan:
     for s in esketamine:
         if s.pk in done:
             continue  # the form is in: nothing to remind of
-        site = _session_site(s)
+        site = session_site(s)
         due = local_shift(_ended(s), site_zone(site), days=site_policy(site).followup_rems_within_days)
         plan.specs.append(
             _spec(
@@ -216,7 +209,7 @@ def plan_end_of_induction_reviews(now: datetime) -> Plan:
         if len(done) < max(course.protocol.induction_sessions, 1):
             continue
         last = done[course.protocol.induction_sessions - 1] if course.protocol.induction_sessions else done[-1]
-        site = last.appointment.site if last.appointment_id and last.appointment else course.patient.site
+        site = session_site(last)
         tz = site_zone(site)
         day = local_date(_ended(last), tz) + timedelta(days=1)
         plan.specs.append(
@@ -374,8 +367,7 @@ def plan_suicide_risk_reviews(now: datetime) -> Plan:
         plan.specs.append(
             FollowUpSpec(
                 kind=FollowUpKind.SUICIDE_RISK_REVIEW,
-                # The same key as the assessment hook's (monitoring.outcomes.services).
-                key=f"{FollowUpKind.SUICIDE_RISK_REVIEW}:assessment:{a.pk}",
+                key=suicide_risk_review_key(a.pk),
                 due_at=a.created_at,
                 assignee_role=AssigneeRole.CLINICIAN,
                 patient_id=a.patient_id,
@@ -513,8 +505,7 @@ def plan_booster_bookings(now: datetime) -> Plan:
             plan.specs.append(
                 FollowUpSpec(
                     kind=FollowUpKind.BOOSTER_DUE,
-                    # The same key as monitoring.outcomes.services' booster follow-up.
-                    key=f"{FollowUpKind.BOOSTER_DUE}:course:{d.course_id}:{d.next_due.isoformat()}",
+                    key=booster_due_key(d.course_id, d.next_due),
                     due_at=due,
                     assignee_role=AssigneeRole.FRONTDESK,
                     patient_id=patient.pk,
@@ -583,7 +574,7 @@ def plan_safety_screens(now: datetime) -> Plan:
         history = sessions[pid]
         if not history:
             continue
-        site = _session_site(history[-1])
+        site = session_site(history[-1])
         tz, policy = site_zone(site), site_policy(site)
         anchor = done.completed_at if done is not None and done.completed_at else _ended(history[0])
         since = [s for s in history if done is None or _ended(s) > anchor]
@@ -638,7 +629,7 @@ def plan_biennial_inventories(now: datetime) -> Plan:
         tz, policy = site_zone(site), site_policy(site)
         anchor = anchors.get(site.pk, site.created_at)
         due = add_months(anchor, tz, 12 * policy.followup_inventory_every_years)
-        key = _key(FollowUpKind.BIENNIAL_INVENTORY, "clinic.site", site.pk, local_date(due, tz).isoformat())
+        key = record_key(FollowUpKind.BIENNIAL_INVENTORY, site, local_date(due, tz).isoformat())
         wanted[site.pk] = key
         plan.specs.append(
             FollowUpSpec(

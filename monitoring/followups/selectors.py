@@ -5,23 +5,20 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from clinic.models import Role, StaffMember, User
+from clinic.core.roles import STAFF, Role
+from clinic.models import User
+from clinic.selectors import staff_site
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
 
 OPEN = "open"
 
 
-def _site_id(user: User) -> int | None:
-    member = StaffMember.objects.filter(user=user).values_list("site_id", flat=True).first()
-    return member
-
-
 def _visible(user: User, *, inbox_only: bool) -> QuerySet[FollowUp]:
     """A staff member sees the follow-ups of their role and their own; a clinician may also
     open and act on the nurses' (they can do all a nurse can). A staff account tied to a
     site sees that site's (and clinic-wide ones); patients see none."""
-    if user.role not in (Role.ADMIN, Role.CLINICIAN, Role.NURSE, Role.FRONTDESK):
+    if user.role not in STAFF:
         return FollowUp.objects.none()
     mine = Q(assignee=user) | Q(assignee_role=user.role, assignee__isnull=True)
     if not inbox_only:
@@ -29,9 +26,9 @@ def _visible(user: User, *, inbox_only: bool) -> QuerySet[FollowUp]:
         if user.role == Role.CLINICIAN:
             mine |= Q(assignee_role=Role.NURSE)
     qs = FollowUp.objects.filter(mine)
-    site_id = _site_id(user)
-    if site_id is not None:
-        qs = qs.filter(Q(site_id=site_id) | Q(site__isnull=True) | Q(assignee=user))
+    site = staff_site(user)
+    if site is not None:
+        qs = qs.filter(Q(site=site) | Q(site__isnull=True) | Q(assignee=user))
     return qs
 
 

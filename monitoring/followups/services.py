@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from clinic.models import Site, User
 from clinic.policy import site_policy
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups import sql as followup_sql
+from monitoring.followups.keys import subject_label
 from monitoring.followups.models import (
     AssigneeRole,
     FollowUp,
@@ -51,10 +52,6 @@ class FollowUpSpec:
     escalate_role: str = ""
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def subject_label(obj: models.Model) -> str:
-    return f"{obj._meta.app_label}.{obj._meta.model_name}"
 
 
 def _spec_validate(spec: FollowUpSpec) -> None:
@@ -176,14 +173,6 @@ def followup_ensure(
     )
     followups_ensure_many([spec])
     return FollowUp.objects.get(key=key)
-
-
-def followup_key(kind: str, subject: models.Model, *parts: object) -> str:
-    """The conventional key: `<kind>:<app_label.model>:<pk>[:part...]`, e.g.
-    `rems_form:infusions.infusionsession:42` or `suicide_risk_review:patients.assessment:7`.
-    The planner uses it, so a caller that uses it too never makes a second row."""
-    tail = "".join(f":{p}" for p in parts)
-    return f"{kind}:{subject_label(subject)}:{subject.pk}{tail}"
 
 
 def followup_ids_by_key(keys: Iterable[str]) -> dict[str, int]:

@@ -4,8 +4,6 @@
 registered in config/api_router.py under `courses/<pk>/...` before the router's own URLs.
 """
 
-import csv
-import io
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,12 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.core.api import actor
+from clinic.core.exports import CsvRenderer
 from clinic.core.permissions import RolePermission
-from clinic.core.roles import CLINICAL, PRESCRIBER
-from clinic.models import Role
+from clinic.core.roles import CLINICAL, PRESCRIBER, REPORTS
 from monitoring.outcomes import selectors as outcome_selectors
 from monitoring.outcomes import services as maintenance_services
-from monitoring.outcomes.models import DecisionKind, MaintenanceDecision, MaintenanceRecommendation
+from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
+from monitoring.outcomes.recommender import DecisionKind
 
 # ---- serializers --------------------------------------------------------------------------------
 
@@ -270,32 +269,15 @@ class CourseOutcomeApi(APIView):
         return Response(CourseOutcomeSerializer(body).data)
 
 
-class CsvRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        out = io.StringIO()
-        if isinstance(data, list):
-            writer = csv.DictWriter(out, fieldnames=outcome_selectors.REPORT_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(data)
-        else:  # an error body
-            writer_plain = csv.writer(out)
-            for key, value in (data or {}).items():
-                writer_plain.writerow([key, value])
-        return out.getvalue().encode(self.charset)
-
-
 class OutcomesReportApi(APIView):
     """`GET` outcomes per protocol and indication: courses, response rate, remission rate,
     median sessions to response, share who stopped after the first session. JSON, or CSV with
     `?format=csv` or `reports/outcomes.csv`."""
 
     permission_classes = (RolePermission,)
-    roles: ClassVar[dict[str, Any]] = {"get": (Role.CLINICIAN, Role.ADMIN)}
+    roles: ClassVar[dict[str, Any]] = {"get": REPORTS}
     renderer_classes: tuple[type[BaseRenderer], ...] = (JSONRenderer, CsvRenderer)
+    csv_columns = outcome_selectors.REPORT_COLUMNS
 
     @extend_schema(
         parameters=[

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from clinic.core.models import AppendOnlyModel, BaseModel
 from monitoring.followups.models import FollowUp
+from monitoring.outcomes.recommender import DecisionKind
 
 # --- Maintenance frequency (CLINICAL.md §6): what the recommender proposed and what a
 # clinician decided. ---
@@ -53,12 +54,6 @@ class MaintenanceRecommendation(BaseModel):
 
     def __str__(self) -> str:
         return f"Course {self.course_id}: {self.rule} ({self.status})"
-
-
-class DecisionKind(models.TextChoices):
-    ACCEPTED = "accepted"
-    MODIFIED = "modified"
-    REJECTED = "rejected"
 
 
 class MaintenanceDecision(AppendOnlyModel):

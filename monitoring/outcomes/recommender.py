@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from django.db.models import TextChoices
+
 from monitoring.outcomes.measures import OutcomeRules, ScorePoint, change_percent, is_response, response_percent_for
 from patients.scoring import DEPRESSION_INSTRUMENTS, INSTRUMENTS
 
@@ -83,7 +85,9 @@ RULE_NUMBERS = {
 }
 
 
-class DecisionKind:
+class DecisionKind(TextChoices):
+    """A clinician's decision on a recommendation (the choices of MaintenanceDecision too)."""
+
     ACCEPTED = "accepted"
     MODIFIED = "modified"
     REJECTED = "rejected"

@@ -16,7 +16,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.localtime import site_zone
+from clinic.models import User
 from clinic.policy import ClinicalPolicy
 from infusions.protocols.models import Drug
 from infusions.sessions.models import CoursePhase, InfusionSession, TreatmentCourse
@@ -83,8 +85,7 @@ class CourseHistory:
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
-        site = self.course.patient.site
-        return site.tz if site is not None else zoneinfo.ZoneInfo("UTC")
+        return site_zone(self.course.patient.site)
 
     def outcome(self) -> CourseOutcome:
         return course_outcome(

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.localtime import site_zone
+from clinic.models import User
 from clinic.policy import site_policy
 from infusions.protocols.models import Drug
 from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
@@ -20,15 +22,18 @@ from infusions.scheduling.services import appointment_book, appointment_cancel, 
 from infusions.sessions.models import CoursePhase, TreatmentCourse
 from infusions.sessions.services import course_phase_change
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
+from monitoring.followups.keys import booster_due_key, paused_phq9_key, suicide_risk_review_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
 from monitoring.followups.services import followup_ensure, followups_cancel
-from monitoring.outcomes.models import (
+from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation, RecommendationStatus
+from monitoring.outcomes.recommender import (
+    DECIDABLE_ACTIONS,
+    Action,
     DecisionKind,
-    MaintenanceDecision,
-    MaintenanceRecommendation,
-    RecommendationStatus,
+    MaintenanceInput,
+    Recommendation,
+    recommend,
 )
-from monitoring.outcomes.recommender import DECIDABLE_ACTIONS, Action, MaintenanceInput, Recommendation, recommend
 from monitoring.outcomes.selectors import (
     CourseHistory,
     course_history,
@@ -52,7 +57,7 @@ def suicide_risk_review_ensure(assessment: Assessment) -> FollowUp | None:
     who = "the patient (portal)" if assessment.source == "patient" else "staff"
     return followup_ensure(
         kind=FollowUpKind.SUICIDE_RISK_REVIEW,
-        key=f"suicide_risk_review:assessment:{assessment.pk}",
+        key=suicide_risk_review_key(assessment.pk),
         patient=assessment.patient,
         due_at=timezone.now(),
         assignee_role=AssigneeRole.CLINICIAN,
@@ -193,7 +198,7 @@ def booster_book(
         .order_by("starts_at")
         .first()
     )
-    tz = site.tz if site is not None else timezone.get_default_timezone()
+    tz = site_zone(site)
     if booked is not None and booked.starts_at.astimezone(tz).date() <= due:
         return booked, None
     if site is not None:
@@ -233,12 +238,11 @@ def booster_book(
                 )
                 return appointment, None
             day -= timedelta(days=1)
-    policy = site.policy if site is not None else None
-    hour = policy.followup_review_local_hour if policy is not None else 9
+    hour = site_policy(site).followup_review_local_hour
     due_at = max(now, datetime.combine(due, time(hour), tzinfo=tz))
     followup = followup_ensure(
         kind=FollowUpKind.BOOSTER_DUE,
-        key=f"booster_due:course:{course.pk}:{due.isoformat()}",
+        key=booster_due_key(course.pk, due),
         patient=patient,
         due_at=due_at,
         assignee_role=AssigneeRole.FRONTDESK,
@@ -372,10 +376,10 @@ def recommendation_decide(
 def _paused_check_ensure(*, course: TreatmentCourse, due: date, tz: Any) -> FollowUp:
     """Paused boosters: a PHQ-9 every 4 weeks [U] (CLINICAL.md §6 rule 5), asked of a nurse."""
     site = course.patient.site
-    hour = site.policy.followup_review_local_hour if site is not None else 9
+    hour = site_policy(site).followup_review_local_hour
     return followup_ensure(
         kind=FollowUpKind.MID_INTERVAL_PHQ9,
-        key=f"paused_phq9:course:{course.pk}:{due.isoformat()}",
+        key=paused_phq9_key(course.pk, due),
         patient=course.patient,
         due_at=datetime.combine(due, time(hour), tzinfo=tz),
         assignee_role=AssigneeRole.NURSE,
@@ -402,7 +406,7 @@ def paused_check_schedule(assessment: Assessment) -> None:
         ).values_list("id", flat=True)
         followups_cancel(followup_ids=list(open_checks), reason="PHQ-9 received")
         site = course.patient.site
-        tz = site.tz if site is not None else timezone.get_default_timezone()
+        tz = site_zone(site)
         days = site_policy(site).maintenance_pause_check_days
         due = assessment.administered_at.astimezone(tz).date() + timedelta(days=days)
         _paused_check_ensure(course=course, due=due, tz=tz)

@@ -13,8 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.core import roles
-from clinic.core.pages import call_service, page_user, role_required, staff_site
-from clinic.models import Role, Site
+from clinic.core.pages import call_service, page_user, role_required
+from clinic.core.roles import REPORTS, Role
+from clinic.localtime import site_zone
+from clinic.models import Site
+from clinic.selectors import staff_site
 from infusions.pages.forms import CourseForm, SessionPlanForm
 from infusions.pages.selectors import approval_queue
 from infusions.sessions import services as infusion_services
@@ -29,8 +32,7 @@ from monitoring.followups import selectors as followup_selectors
 from monitoring.followups import services as followup_services
 from monitoring.outcomes import selectors as outcome_selectors
 from monitoring.outcomes import services as maintenance_services
-from monitoring.outcomes.models import DecisionKind
-from monitoring.outcomes.recommender import DECIDABLE_ACTIONS
+from monitoring.outcomes.recommender import DECIDABLE_ACTIONS, DecisionKind
 from monitoring.pages import selectors as page_selectors
 from monitoring.pages.forms import (
     AcceptForm,
@@ -262,7 +264,7 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
         },
         "baseline_systolic": baseline.systolic if baseline else None,
         "api": {"vitals": reverse("api:session-vitals", args=[session.pk])},
-        "time_zone": patient.site.time_zone if patient.site_id and patient.site else "UTC",
+        "time_zone": str(site_zone(patient.site if patient.site_id else None)),
     }
     return {
         "detail": detail,
@@ -532,7 +534,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.CLINICIAN, Role.ADMIN)
+@role_required(*REPORTS)
 def outcomes(request: HttpRequest) -> HttpResponse:
     """The outcomes report per protocol and indication, with charts
     (monitoring.outcomes.selectors.outcomes_report; the same rows as /api/v1/reports/outcomes/)."""

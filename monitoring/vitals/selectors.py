@@ -3,7 +3,8 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from infusions.sessions.models import InfusionSession
 from monitoring.vitals.models import VitalSign
 

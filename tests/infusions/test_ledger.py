@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.models import Role
+from clinic.core.roles import Role
 from infusions.ledger import services as ledger
 from infusions.ledger.models import ControlledContainer, LedgerEntry, LedgerReconciliation
 from tests.factories import SessionFactory, UserFactory

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment, AppointmentKind
 from infusions.sessions.models import InfusionSession, TreatmentCourse

@@ -110,7 +110,14 @@ def test_the_board_answers_what_is_happening_now(api, users, site, course, proto
 
 
 def test_the_board_defaults_to_the_nurses_site_and_needs_one(api, users, site):
-    assert api(users["nurse"]).get("/api/v1/board/").status_code == 400
+    # clinic.selectors.staff_site: a nurse placed nowhere gets the clinic's only site ...
+    assert api(users["nurse"]).get("/api/v1/board/").status_code == 200
+    # ... and must name one when there are several,
+    SiteFactory(code="second")
+    response = api(users["nurse"]).get("/api/v1/board/")
+    assert response.status_code == 400
+    assert response.json() == {"site": ["Give the site."]}
+    # until placed at one, which is then the default.
     StaffMemberFactory(user=users["nurse"], site=site)
     assert api(users["nurse"]).get("/api/v1/board/").status_code == 200
     assert api(users["nurse"]).get("/api/v1/board/?site=999999").status_code == 400

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from clinic.models import Role
+from clinic.core.roles import Role
 from config.celery import app as celery_app
 from monitoring.alerts import services as alerting
 from monitoring.alerts.models import Alert, AlertEscalation

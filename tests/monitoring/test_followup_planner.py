@@ -10,9 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from infusions.protocols.models import Protocol
+from monitoring.followups.keys import record_key
 from monitoring.followups.models import FollowUp, FollowUpEvent
 from monitoring.followups.planner import followups_plan
-from monitoring.followups.services import followup_ensure, followup_key, followups_cancel
+from monitoring.followups.services import followup_ensure, followups_cancel
 from tests.factories import CourseFactory, MeasurementFactory, PatientFactory, SiteFactory, UserFactory
 from tests.monitoring.followup_helpers import appointment, ended_session, phq9
 
@@ -50,7 +51,7 @@ def test_followup_ensure_accepts_a_subject_instance(users, course):
     session = ended_session(course, timezone.now())
     row = followup_ensure(
         kind="rems_form",
-        key=followup_key("rems_form", session),
+        key=record_key("rems_form", session),
         patient=course.patient,
         due_at=timezone.now(),
         assignee_role="nurse",
@@ -160,7 +161,7 @@ def test_rems_form_within_7_days_of_each_esketamine_session(users, other_patient
     session = ended_session(course, ended, dose="56", dose_unit="mg", hard_max_at_creation="84")
     followups_plan()
     row = _only("rems_form")
-    assert row.key == followup_key("rems_form", session)
+    assert row.key == record_key("rems_form", session)
     assert row.due_at == ended + timedelta(days=7)
     assert row.assignee_role == "nurse"
 
@@ -308,7 +309,7 @@ def test_no_mid_interval_phq9_for_a_weekly_interval(users, course):
 def test_booster_due_cancelled_when_a_booster_is_booked(users, course):
     row = followup_ensure(
         kind="booster_due",
-        key=followup_key("booster_due", course),
+        key=record_key("booster_due", course),
         patient=course.patient,
         due_at=timezone.now() + timedelta(days=2),
         assignee_role="frontdesk",

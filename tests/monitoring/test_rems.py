@@ -11,8 +11,8 @@ from django.utils import timezone
 from monitoring.bedside import services as bedside
 from monitoring.bedside.models import RemsMonitoringForm, SessionEvent
 from monitoring.bedside.rems import YES_NO_FIELDS
+from monitoring.followups.keys import record_key
 from monitoring.followups.models import FollowUp
-from monitoring.followups.services import followup_key
 from tests.factories import SessionFactory
 from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, record, refresh, start
 
@@ -111,7 +111,7 @@ def test_the_form_is_required_before_signing(api, users, esk):
     assert changes[1].data["changed"]["sedation_details"] == {"before": "", "after": ANSWERS["sedation_details"]}
 
     # CLINICAL.md §7: the REMS form within 7 days of the session, for a nurse, exactly one row.
-    followup = FollowUp.objects.get(key=followup_key("rems_form", session))
+    followup = FollowUp.objects.get(key=record_key("rems_form", session))
     assert (followup.kind, followup.assignee_role, followup.patient_id) == (
         "rems_form",
         "nurse",

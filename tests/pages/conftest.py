@@ -10,7 +10,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from clinic.models import Role, User
+from clinic.core.roles import Role
+from clinic.models import User
 from tests.pages.browser import SIZES
 
 CHROMIUM = "/usr/bin/chromium"

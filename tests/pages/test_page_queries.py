@@ -68,10 +68,10 @@ def running_sessions(count, *, users, site, protocol):
 # The exact counts: they are the same at both sizes.
 BOARD_QUERIES = 7
 BEDSIDE_QUERIES = 16
-PATIENT_QUERIES = 25
+PATIENT_QUERIES = 24
 PORTAL_QUERIES = 6
 BOOK_QUERIES = 8
-APPROVALS_QUERIES = 5
+APPROVALS_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [1, 4])

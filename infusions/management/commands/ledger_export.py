@@ -3,22 +3,22 @@
 The controlled-substance ledger for an inspector (CLINICAL.md §8, 21 CFR 1304.04): every
 entry in time order, one row each."""
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from clinic.core.commands import iso_datetime
-from clinic.models import Role, Site, User
+from clinic.core.exports import FORMATS, export_text, export_write
+from clinic.core.roles import Role
+from clinic.models import Site, User
 from infusions.ledger import selectors as ledger_selectors
-from infusions.ledger.api import export_csv
 
 
 class Command(BaseCommand):
     help = "Export the controlled-substance ledger (CSV or JSON)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument("--format", choices=FORMATS, default="csv")
         parser.add_argument("--site", help="Site code (default: every site).")
         parser.add_argument("--since", help="From this ISO 8601 date-time.")
         parser.add_argument("--until", help="Before this ISO 8601 date-time.")
@@ -35,13 +35,5 @@ class Command(BaseCommand):
         rows = ledger_selectors.export_rows(
             user=reader, site_id=site_id, since=iso_datetime(options["since"]), until=iso_datetime(options["until"])
         )
-        if options["format"] == "json":
-            text = json.dumps({"columns": list(ledger_selectors.EXPORT_COLUMNS), "rows": list(rows)}, indent=2)
-        else:
-            text = export_csv(rows)
-        if options["output"]:
-            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            self.stderr.write(f"Wrote {options['output']}")
-        else:
-            self.stdout.write(text, ending="")
+        text = export_text(options["format"], ledger_selectors.EXPORT_COLUMNS, rows)
+        export_write(self, text, options["output"])

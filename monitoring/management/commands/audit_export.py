@@ -1,14 +1,13 @@
 """`manage.py audit_export {history,access} [--format csv|json] [--since ISO] [--until ISO]
 [--model app.Model] [--patient ID] [--output FILE]`: the audit trail for an inspector."""
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from clinic.core.commands import iso_datetime
+from clinic.core.exports import FORMATS, export_text, export_write
 from monitoring.audit import services as audit
-from monitoring.audit.api import rows_csv
 
 
 class Command(BaseCommand):
@@ -16,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("kind", choices=("history", "access"))
-        parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument("--format", choices=FORMATS, default="csv")
         parser.add_argument("--since")
         parser.add_argument("--until")
         parser.add_argument("--model", help="history only: app_label.Model")
@@ -33,13 +32,4 @@ class Command(BaseCommand):
                 audit.ACCESS_COLUMNS,
                 audit.access_rows(since=since, until=until, patient_id=options["patient"]),
             )
-        if options["format"] == "json":
-            text = json.dumps({"columns": list(columns), "rows": list(rows)}, indent=2, default=str)
-        else:
-            text = rows_csv(columns, rows)
-        if options["output"]:
-            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            self.stderr.write(f"Wrote {options['output']}")
-        else:
-            self.stdout.write(text, ending="")
+        export_write(self, export_text(options["format"], columns, rows), options["output"])
