@@ -46,19 +46,23 @@ UNKNOWN_ID = "999999999"
 
 # Per-resource matrix tests (real objects, success answers, own / other patient).
 FOUNDATION = "tests/test_permissions_foundation.py::test_matrix"
-APPOINTMENTS = "tests/infusions/test_appointments_api.py::test_permission_matrix"
-MY_APPOINTMENTS = "tests/infusions/test_my_appointments.py::test_patient_sees_only_their_own_past_and_upcoming"
-CALENDAR = "tests/infusions/test_my_appointments.py::test_private_link_works_without_sign_in_and_is_revocable"
-BEDSIDE = "tests/monitoring/test_bedside_permissions.py::test_matrix"
-FOLLOWUPS = "tests/monitoring/test_followup_api.py::test_permission_matrix"
-INBOX = "tests/monitoring/test_followup_api.py::test_inbox_messages_list_and_read"
-MAINTENANCE = "tests/monitoring/test_maintenance_api.py::test_matrix"
+APPOINTMENTS = "tests/infusions/scheduling/test_appointments_api.py::test_permission_matrix"
+MY_APPOINTMENTS = (
+    "tests/infusions/scheduling/test_my_appointments.py::test_patient_sees_only_their_own_past_and_upcoming"
+)
+CALENDAR = (
+    "tests/infusions/scheduling/test_my_appointments.py::test_private_link_works_without_sign_in_and_is_revocable"
+)
+BEDSIDE = "tests/monitoring/bedside/test_bedside_permissions.py::test_matrix"
+FOLLOWUPS = "tests/monitoring/followups/test_followup_api.py::test_permission_matrix"
+INBOX = "tests/monitoring/followups/test_followup_api.py::test_inbox_messages_list_and_read"
+MAINTENANCE = "tests/monitoring/outcomes/test_maintenance_api.py::test_matrix"
 ASSESSMENTS = "tests/patients/test_assessments.py::test_matrix_patient_assessments"
 MY_ASSESSMENTS = "tests/patients/test_assessments.py::test_matrix_my_assessments"
-LEDGER_MATRIX = "tests/infusions/test_ledger.py::test_ledger_permission_matrix"
-FHIR_MATRIX = "tests/monitoring/test_fhir.py::test_fhir_permission_matrix"
+LEDGER_MATRIX = "tests/infusions/ledger/test_ledger.py::test_ledger_permission_matrix"
+FHIR_MATRIX = "tests/monitoring/fhir/test_fhir.py::test_fhir_permission_matrix"
 SECURITY = "tests/test_security.py::test_tokens_can_be_revoked"
-AUDIT = "tests/monitoring/test_audit.py::test_audit_exports_are_admin_only"
+AUDIT = "tests/monitoring/audit/test_audit.py::test_audit_exports_are_admin_only"
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class VitalCorrectionSerializer(VitalInputSerializer):
 # Vitals arrive every few minutes from every chair, often in batches from a monitor. A well-formed
 # set (JSON numbers, known choices, an ISO time with its offset) is read here field by field; any
 # set that is not is handed to `VitalInputSerializer`, so the accepted values and every error
-# message are exactly the serializer's (tests/monitoring/test_vitals_io.py holds them equal).
+# message are exactly the serializer's (tests/monitoring/vitals/test_vitals_io.py holds them equal).
 
 _INT_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
 _CONSCIOUSNESS = frozenset(Consciousness.values)

@@ -240,7 +240,7 @@ class FakeSmsChannel:
 @override_settings(
     FOLLOWUP_CHANNELS=[
         "monitoring.followups.channels.InboxChannel",
-        "tests.monitoring.test_followup_dispatch.FakeSmsChannel",
+        "tests.monitoring.followups.test_followup_dispatch.FakeSmsChannel",
     ]
 )
 def test_a_new_channel_is_added_in_settings_without_touching_the_rules():

@@ -13,7 +13,7 @@ from infusions.scheduling import services as booking
 from infusions.scheduling.models import Appointment, AppointmentEvent
 from infusions.scheduling.services import appointment_book, chair_hold
 from tests.factories import ChairFactory, PatientFactory, ScreeningFactory, clear_answers
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from infusions.scheduling.selectors import day_board
 from tests.factories import AppointmentFactory, ChairFactory, PatientFactory
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 pytestmark = pytest.mark.django_db
 

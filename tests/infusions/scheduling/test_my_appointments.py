@@ -10,7 +10,7 @@ from icalendar import Calendar
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import CalendarFeed
 from tests.factories import AppointmentFactory, ChairFactory
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 pytestmark = pytest.mark.django_db
 

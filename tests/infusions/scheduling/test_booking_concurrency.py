@@ -15,7 +15,7 @@ from infusions.protocols.models import Protocol
 from infusions.scheduling import services as booking
 from infusions.scheduling.models import Appointment
 from tests.factories import ChairFactory, PatientFactory, ScreeningFactory, SiteFactory, UserFactory
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 REQUESTS = 50
 

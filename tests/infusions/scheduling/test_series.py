@@ -11,7 +11,7 @@ from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment, AppointmentEvent, AppointmentSeries
 from infusions.scheduling.services import appointment_book, appointment_series_book, series_propose
 from tests.factories import ChairFactory
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 pytestmark = pytest.mark.django_db
 

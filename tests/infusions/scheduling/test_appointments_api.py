@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from infusions.scheduling.models import Appointment, AppointmentSeries
 from tests.factories import AppointmentFactory, ChairFactory
-from tests.infusions.scheduling import local, next_weekday
+from tests.infusions.scheduling.helpers import local, next_weekday
 
 pytestmark = pytest.mark.django_db
 
