@@ -16,7 +16,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from math import ceil
 from typing import Any
 
@@ -583,6 +583,62 @@ def availability_search(
             break
     by_id = {chair.pk: chair for chair in chairs}
     return [(by_id[slot.chair], slot.starts_at, slot.ends_at) for slot in found]
+
+
+@dataclass(frozen=True)
+class BoosterBooking:
+    appointment: Appointment | None  # the booster booked now, or the booked one that stands
+    booked: bool  # False: no free slot by the due date (any later booster stays as it was)
+
+
+def _local_start(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def booster_book(
+    *, actor: User, course: TreatmentCourse, due: date, earliest: datetime, override_reason: str = ""
+) -> BoosterBooking:
+    """Book the next maintenance booster of a course at the earliest free slot of `due` (a
+    date in the site's time zone) or, when that day is full, of the nearest day before it,
+    never before `earliest`. A booster already booked on or before `due` stands; one booked
+    later is cancelled once the earlier one is booked (the interval was shortened)."""
+    patient, protocol, site = course.patient, course.protocol, course.patient.site
+    now = timezone.now()
+    booked = (
+        Appointment.objects.filter(
+            course=course, kind=AppointmentKind.INFUSION, status=AppointmentStatus.BOOKED, starts_at__gte=now
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if site is None:
+        return BoosterBooking(booked, False)
+    tz = site.tz
+    if booked is not None and booked.starts_at.astimezone(tz).date() <= due:
+        return BoosterBooking(booked, True)
+    day = due
+    while _local_start(day + timedelta(days=1), tz) > earliest:
+        start, end = max(_local_start(day, tz), earliest), _local_start(day + timedelta(days=1), tz)
+        found = availability_search(site=site, protocol=protocol, start=start, end=end, limit=1, patient=patient)
+        if found:
+            if booked is not None:
+                reason = f"Maintenance interval shortened: the next booster is due by {due:%Y-%m-%d}."
+                appointment_cancel(actor=actor, appointment=booked, reason=reason)
+            chair, starts_at, _ = found[0]
+            appointment = appointment_book(
+                actor=actor,
+                patient=patient,
+                chair=chair,
+                starts_at=starts_at,
+                kind=AppointmentKind.INFUSION,
+                protocol=protocol,
+                course=course,
+                override_reason=override_reason,
+                notes=f"Maintenance booster (due {due:%Y-%m-%d}).",
+            )
+            return BoosterBooking(appointment, True)
+        day -= timedelta(days=1)
+    return BoosterBooking(booked, False)
 
 
 def _active_chairs(site: Site) -> list[Chair]:

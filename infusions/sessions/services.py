@@ -229,11 +229,14 @@ PHASE_CHANGES = {
 
 
 @transaction.atomic
-def course_phase_change(*, actor: User, course: TreatmentCourse, phase: str) -> TreatmentCourse:
-    """Move a course to another phase (a prescriber's decision; the caller records why)."""
+def course_phase_change(*, actor: User, course: TreatmentCourse, phase: str, locked: bool = False) -> TreatmentCourse:
+    """Move a course to another phase (a prescriber's decision; the caller records why).
+    `locked`: the caller already holds the course's row lock in this transaction (and `course`
+    is that locked row)."""
     if actor.role != Role.CLINICIAN:
         raise ApplicationError("Only a prescriber changes a course's phase.", rule="prescriber_required", status=403)
-    course = TreatmentCourse.objects.select_for_update(of=("self",)).get(pk=course.pk)
+    if not locked:
+        course = TreatmentCourse.objects.select_for_update(of=("self",)).get(pk=course.pk)
     if phase == course.phase:
         return course
     if phase not in PHASE_CHANGES[CoursePhase(course.phase)]:

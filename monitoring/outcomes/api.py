@@ -182,9 +182,6 @@ class _DecideApi(APIView):
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        # Store the current answer first (its own transaction), so that a refused decision
-        # (a stale id, a booking refused) still leaves the current recommendation on record.
-        maintenance_services.recommendation_refresh(course=course)
         record = maintenance_services.recommendation_decide(
             actor=actor(request),
             course=course,

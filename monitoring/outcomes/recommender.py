@@ -448,118 +448,18 @@ def _safety_flags(ctx: _Ctx) -> list[str]:
     return flags
 
 
-def recommend(data: MaintenanceInput) -> Recommendation:
-    """The next step for a course (CLINICAL.md §6), with its reasoning."""
-    ctx = _Ctx(data)
-    flags = _safety_flags(ctx)
-    if data.phase == "paused":
-        return _paused(ctx, flags)
-    if not ctx.in_maintenance():
-        return _induction(ctx, flags)
-    return _maintenance(ctx, flags)
-
-
-def _induction(ctx: _Ctx, flags: list[str]) -> Recommendation:
-    p, data = ctx.p, ctx.data
-    n = len(ctx.visits)
-    first_at = ctx.first_visit.at if ctx.first_visit else None
-    after = ctx.scores_between(first_at, None) if first_at else []
-    latest = after[-1] if after else None
-    responding = latest is not None and ctx.responding(latest)
-    if flags:
-        return _result(
-            ctx,
-            rule=Rule.SAFETY_HOLD,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=["safety flag: " + "; ".join(flags) + ". No automatic change; a clinician decides."],
-            extra={"flags": flags},
-        )
-    early = p.nonresponse_review_after_sessions
-    if n < p.induction_sessions:
-        if early and n >= early and not responding:
-            what = ctx.describe(latest) if latest else f"no {ctx.label} since the first session"
-            return _result(
-                ctx,
-                rule=Rule.INDUCTION_NONRESPONDER,
-                action=Action.REVIEW,
-                interval=None,
-                next_due=None,
-                needs_clinician=True,
-                automatic=False,
-                lines=[
-                    f"no response after {n} sessions (review after {early}, Oxford): {what}. "
-                    "A clinician reviews the course; nothing is booked."
-                ],
-            )
-        return _result(
-            ctx,
-            rule=Rule.INDUCTION_IN_PROGRESS,
-            action=Action.CONTINUE_INDUCTION,
-            interval=None,
-            next_due=None,
-            needs_clinician=False,
-            automatic=False,
-            lines=[f"induction goes on: {n} of {p.induction_sessions} sessions given."],
-        )
-    if data.baseline is None:
-        return _result(
-            ctx,
-            rule=Rule.BASELINE_MISSING,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=[
-                f"induction complete ({n} sessions) but no {ctx.label} before the first session, so response "
-                "cannot be judged. A clinician reviews."
-            ],
-        )
-    if latest is None:
-        return _result(
-            ctx,
-            rule=Rule.SCORE_MISSING,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=[
-                f"induction complete ({n} sessions) but no {ctx.label} since the first session. A clinician reviews."
-            ],
-        )
-    if not responding:
-        return _result(
-            ctx,
-            rule=Rule.INDUCTION_NONRESPONDER,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=[
-                f"no response after the induction series ({n} sessions): {ctx.describe(latest)}. "
-                "A clinician reviews the course; nothing is booked."
-            ],
-        )
-    last_day = ctx.local(ctx.visits[-1].at)
-    interval, note = ctx.clamp(p.min_interval_days, last_day)
-    lines = [
-        f"response after the induction series ({n} sessions): {ctx.describe(latest)}. "
-        f"Maintenance starts at the minimum interval of {p.min_interval_days} days."
-    ]
-    return _book_next(
+def _review(ctx: _Ctx, rule: str, line: str, **kwargs: Any) -> Recommendation:
+    """A clinician reviews; nothing is booked automatically."""
+    return _result(
         ctx,
-        rule=Rule.INDUCTION_RESPONDER,
-        interval=interval,
-        label_note=note,
-        last_day=last_day,
-        lines=lines,
-        extra={"current_interval_days": None},
+        rule=rule,
+        action=Action.REVIEW,
+        interval=None,
+        next_due=None,
+        needs_clinician=True,
+        automatic=False,
+        lines=[line],
+        **kwargs,
     )
 
 
@@ -595,35 +495,6 @@ def _book_next(
     )
 
 
-def _worse(
-    ctx: _Ctx,
-    *,
-    current: int,
-    history: list[_VisitRecord],
-    judged: list[_VisitRecord],
-    judgement: _Judgement,
-    last_day: date,
-    common: dict[str, Any],
-) -> Recommendation:
-    """The patient is worse: shorten (rules 3 and 4, from the stable intervals in `judged`),
-    book it and tell the clinician."""
-    interval, lines = _shorten(ctx, current=current, history=judged, judgement=judgement, from_day=last_day)
-    next_due = ctx.due(last_day, interval)
-    lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
-    return _result(
-        ctx,
-        rule=_worse_rule(lines),
-        action=Action.BOOK,
-        interval=interval,
-        next_due=next_due,
-        needs_clinician=True,
-        automatic=True,
-        lines=lines,
-        extra={**common, "stable": False, "reasons": list(judgement.reasons)},
-        history=history,
-    )
-
-
 def _last_stable_interval(history: list[_VisitRecord]) -> int | None:
     stable = [r for r in history if r.judgement.stable]
     return stable[-1].interval_days if stable else None
@@ -639,239 +510,461 @@ def _stable_at_max(history: list[_VisitRecord], maximum: int) -> int:
     return count
 
 
-def _shorten(
-    ctx: _Ctx, *, current: int, history: list[_VisitRecord], judgement: _Judgement, from_day: date
-) -> tuple[int, list[str]]:
-    """Rule 3, worse: back to the last stable interval (or current - step), never below min."""
-    p = ctx.p
-    last_stable = _last_stable_interval(history)
-    if last_stable is not None and last_stable < current:
-        target, how = last_stable, f"back to the last stable interval of {last_stable} days"
+# ---- the rules, one function each, tried in order -------------------------------------------------
+# A rule answers a Recommendation when it applies, None when the next rule should be tried.
+
+Answer = Recommendation | None
+
+
+def recommend(data: MaintenanceInput) -> Recommendation:
+    """The next step for a course (CLINICAL.md §6), with its reasoning: the first rule of the
+    course's phase that applies."""
+    ctx = _Ctx(data)
+    flags = _safety_flags(ctx)
+    if data.phase == "paused":
+        state: Any = _Paused.of(ctx, flags)
+        rules: tuple[Any, ...] = PAUSED_RULES
+    elif not ctx.in_maintenance():
+        state, rules = _Induction.of(ctx, flags), INDUCTION_RULES
     else:
-        target, how = current - p.extend_step_days, f"current {current} - step {p.extend_step_days} days"
-    if target < p.min_interval_days:
-        target, how = p.min_interval_days, how + f", held at the minimum of {p.min_interval_days} days"
-    interval, note = ctx.clamp(target, from_day)
-    lines = [f"worse: {judgement.text}. Interval {current} -> {target} days ({how}). The clinician is told."]
-    if note:
-        lines.append(note)
-    return interval, lines
+        state, rules = _Maintenance.of(ctx, flags), MAINTENANCE_RULES
+    for rule in rules:
+        answer = rule(state)
+        if answer is not None:
+            return answer
+    raise AssertionError("the last rule of every phase always answers")  # pragma: no cover
 
 
-def _worse_rule(lines: list[str]) -> str:
-    return Rule.ESKETAMINE_LABEL if any(line.startswith("Esketamine") for line in lines) else Rule.WORSE_SHORTEN
+# -- rule 1 and rule 4 during induction --
 
 
-def _maintenance(ctx: _Ctx, flags: list[str]) -> Recommendation:
-    p = ctx.p
-    history = ctx.history()
-    if not ctx.visits:
+@dataclass(frozen=True)
+class _Induction:
+    ctx: _Ctx
+    flags: list[str]
+    sessions: int
+    latest: ScorePoint | None  # the latest score since the first session
+    responding: bool
+
+    @classmethod
+    def of(cls, ctx: _Ctx, flags: list[str]) -> "_Induction":
+        first_at = ctx.first_visit.at if ctx.first_visit else None
+        after = ctx.scores_between(first_at, None) if first_at else []
+        latest = after[-1] if after else None
+        return cls(ctx, flags, len(ctx.visits), latest, latest is not None and ctx.responding(latest))
+
+    @property
+    def complete(self) -> bool:
+        return self.sessions >= self.ctx.p.induction_sessions
+
+
+def induction_safety_hold(s: _Induction) -> Answer:
+    """Rule 4: a safety flag: no automatic change, a clinician decides."""
+    if not s.flags:
+        return None
+    line = "safety flag: " + "; ".join(s.flags) + ". No automatic change; a clinician decides."
+    return _review(s.ctx, Rule.SAFETY_HOLD, line, extra={"flags": s.flags})
+
+
+def induction_early_nonresponse(s: _Induction) -> Answer:
+    """Rule 1 (Oxford): no response after N sessions of the series: a clinician reviews."""
+    early = s.ctx.p.nonresponse_review_after_sessions
+    if s.complete or not early or s.sessions < early or s.responding:
+        return None
+    what = s.ctx.describe(s.latest) if s.latest else f"no {s.ctx.label} since the first session"
+    line = (
+        f"no response after {s.sessions} sessions (review after {early}, Oxford): {what}. "
+        "A clinician reviews the course; nothing is booked."
+    )
+    return _review(s.ctx, Rule.INDUCTION_NONRESPONDER, line)
+
+
+def induction_in_progress(s: _Induction) -> Answer:
+    """Rule 1: the series goes on; nothing to decide."""
+    if s.complete:
+        return None
+    return _result(
+        s.ctx,
+        rule=Rule.INDUCTION_IN_PROGRESS,
+        action=Action.CONTINUE_INDUCTION,
+        interval=None,
+        next_due=None,
+        needs_clinician=False,
+        automatic=False,
+        lines=[f"induction goes on: {s.sessions} of {s.ctx.p.induction_sessions} sessions given."],
+    )
+
+
+def induction_baseline_missing(s: _Induction) -> Answer:
+    """Rule 1: response cannot be judged without a baseline."""
+    if s.ctx.data.baseline is not None:
+        return None
+    line = (
+        f"induction complete ({s.sessions} sessions) but no {s.ctx.label} before the first session, so "
+        "response cannot be judged. A clinician reviews."
+    )
+    return _review(s.ctx, Rule.BASELINE_MISSING, line)
+
+
+def induction_score_missing(s: _Induction) -> Answer:
+    if s.latest is not None:
+        return None
+    line = (
+        f"induction complete ({s.sessions} sessions) but no {s.ctx.label} since the first session. A clinician reviews."
+    )
+    return _review(s.ctx, Rule.SCORE_MISSING, line)
+
+
+def induction_nonresponder(s: _Induction) -> Answer:
+    """Rule 1: a non-responder after the series gets a clinician review, not a booking."""
+    if s.responding or s.latest is None:
+        return None
+    line = (
+        f"no response after the induction series ({s.sessions} sessions): {s.ctx.describe(s.latest)}. "
+        "A clinician reviews the course; nothing is booked."
+    )
+    return _review(s.ctx, Rule.INDUCTION_NONRESPONDER, line)
+
+
+def induction_responder(s: _Induction) -> Answer:
+    """Rule 1: a responder moves to maintenance at the minimum interval."""
+    ctx = s.ctx
+    assert s.latest is not None  # noqa: S101 - the rules before answer otherwise
+    last_day = ctx.local(ctx.visits[-1].at)
+    interval, note = ctx.clamp(ctx.p.min_interval_days, last_day)
+    lines = [
+        f"response after the induction series ({s.sessions} sessions): {ctx.describe(s.latest)}. "
+        f"Maintenance starts at the minimum interval of {ctx.p.min_interval_days} days."
+    ]
+    return _book_next(
+        ctx,
+        rule=Rule.INDUCTION_RESPONDER,
+        interval=interval,
+        label_note=note,
+        last_day=last_day,
+        lines=lines,
+        extra={"current_interval_days": None},
+    )
+
+
+INDUCTION_RULES = (
+    induction_safety_hold,
+    induction_early_nonresponse,
+    induction_in_progress,
+    induction_baseline_missing,
+    induction_score_missing,
+    induction_nonresponder,
+    induction_responder,
+)
+
+
+# -- rules 2 to 6 in maintenance --
+
+
+@dataclass(frozen=True)
+class _Maintenance:
+    ctx: _Ctx
+    flags: list[str]
+    history: list[_VisitRecord]
+    last: Visit | None
+    last_day: date | None
+    decided_since: list[PastDecision]  # decisions after the last session
+    booked_since: list[PastDecision]  # of those, the ones that booked
+    current: int  # the interval in effect
+    common: dict[str, Any]
+
+    @classmethod
+    def of(cls, ctx: _Ctx, flags: list[str]) -> "_Maintenance":
+        history = ctx.history()
+        last = ctx.visits[-1] if ctx.visits else None
+        decided = [d for d in ctx.decisions if last is not None and d.at > last.at]
+        booked = [d for d in ctx.booking if last is not None and d.at > last.at]
+        current = 0
+        if last is not None:
+            in_effect = ctx.interval_in_effect(last)
+            current = booked[-1].interval_days if booked and booked[-1].interval_days else in_effect
+        common = {"current_interval_days": current, "last_stable_interval_days": _last_stable_interval(history)}
+        return cls(ctx, flags, history, last, ctx.local(last.at) if last else None, decided, booked, current, common)
+
+    def decided_due(self) -> date:
+        """The due date a clinician's decision after the last session set, else interval after it."""
+        assert self.last_day is not None  # noqa: S101
+        booked = self.booked_since[-1] if self.booked_since else None
+        due = booked.next_due if booked and booked.next_due else self.ctx.due(self.last_day, self.current)
+        return max(due, self.ctx.today)
+
+    def judgement(self) -> _Judgement:
+        """The last visit's own score, or a later one (a mid-interval PHQ-9) that shows the
+        patient worse; a good one taken after the session does not replace the visit's."""
+        assert self.last is not None  # noqa: S101
+        history, last, ctx = self.history, self.last, self.ctx
+        record = history[-1] if history and history[-1].visit == last else ctx.visit_record(last)
+        judgement = record.judgement
+        later = ctx.scores_between(last.at, None)
+        if later:
+            later_judgement = ctx.judge(later[-1], last.at)
+            if later_judgement.stable is False or judgement.stable is None:
+                judgement = later_judgement
+        return judgement
+
+    def keep(self, rule: str, line: str, next_due: date) -> Recommendation:
         return _result(
-            ctx,
-            rule=Rule.SCORE_MISSING,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=["the course is in maintenance but no session is on record. A clinician reviews."],
-            history=history,
-        )
-    last = ctx.visits[-1]
-    last_day = ctx.local(last.at)
-    decided_since = [d for d in ctx.decisions if d.at > last.at]
-    booked_since = [d for d in ctx.booking if d.at > last.at]
-    in_effect = ctx.interval_in_effect(last)
-    current = booked_since[-1].interval_days if booked_since and booked_since[-1].interval_days else in_effect
-    # Rule 5 counts visits at the protocol's maximum; rule 6 caps esketamine below it.
-    maximum = p.max_interval_days
-    common = {"current_interval_days": current, "last_stable_interval_days": _last_stable_interval(history)}
-
-    if flags:
-        next_due = (
-            booked_since[-1].next_due if booked_since and booked_since[-1].next_due else ctx.due(last_day, current)
-        )
-        return _result(
-            ctx,
-            rule=Rule.SAFETY_HOLD,
+            self.ctx,
+            rule=rule,
             action=Action.BOOK,
-            interval=current,
-            next_due=max(next_due, ctx.today),
-            needs_clinician=True,
-            automatic=False,
-            lines=[
-                "safety flag: " + "; ".join(flags) + f". No automatic change: the interval stays {current} days "
-                "until a clinician decides (accept to keep it, or change it with a reason)."
-            ],
-            extra={**common, "flags": flags},
-            history=history,
-        )
-
-    if decided_since:
-        # Between visits: a clinician already decided after the last session. A newer score
-        # that shows the patient worse shortens; otherwise the decision stands.
-        since = decided_since[-1].at
-        fresh = ctx.scores_between(since, None)
-        if fresh:
-            judgement = ctx.judge(fresh[-1], since)
-            if judgement.stable is False:
-                return _worse(
-                    ctx,
-                    current=current,
-                    history=history,
-                    judged=history,
-                    judgement=judgement,
-                    last_day=last_day,
-                    common=common,
-                )
-        decided = booked_since[-1] if booked_since else None
-        next_due = decided.next_due if decided and decided.next_due else ctx.due(last_day, current)
-        return _result(
-            ctx,
-            rule=Rule.STABLE_KEEP,
-            action=Action.BOOK,
-            interval=current,
-            next_due=max(next_due, ctx.today),
-            needs_clinician=False,
-            automatic=False,
-            lines=[
-                f"decided after the last session; nothing since changes it. Interval stays {current} days, "
-                f"next booster due {max(next_due, ctx.today):%Y-%m-%d}."
-            ],
-            extra=common,
-            history=history,
-        )
-
-    record = history[-1] if history and history[-1].visit == last else ctx.visit_record(last)
-    judgement = record.judgement
-    later = ctx.scores_between(last.at, None)
-    if later:
-        # A score after the last session (a mid-interval PHQ-9) that shows the patient worse
-        # counts; a good one taken after the session does not replace the visit's own score.
-        later_judgement = ctx.judge(later[-1], last.at)
-        if later_judgement.stable is False or judgement.stable is None:
-            judgement = later_judgement
-    if judgement.stable is None:
-        next_due = ctx.due(last_day, current)
-        return _result(
-            ctx,
-            rule=Rule.SCORE_MISSING,
-            action=Action.BOOK,
-            interval=current,
+            interval=self.current,
             next_due=next_due,
             needs_clinician=False,
             automatic=False,
-            lines=[
-                f"{judgement.text}: no extension without a score showing the patient stable. "
-                f"Interval stays {current} days, next booster due {next_due:%Y-%m-%d}."
-            ],
-            extra=common,
-            history=history,
-        )
-    if judgement.stable is False:
-        # The last visit is the one judged worse: the stable intervals are those before it.
-        return _worse(
-            ctx,
-            current=current,
-            history=history,
-            judged=history[:-1],
-            judgement=judgement,
-            last_day=last_day,
-            common=common,
+            lines=[line],
+            extra=self.common,
+            history=self.history,
         )
 
-    at_max = _stable_at_max(history, maximum)
-    if current >= maximum and at_max >= p.exit_after_stable_at_max:
-        next_check = ctx.due(last_day, p.pause_check_days)
+    def worse(self, judgement: _Judgement, judged: list[_VisitRecord]) -> Recommendation:
+        """Rule 3, worse: back to the last stable interval of `judged` (or current - step),
+        never below the minimum; booked, and the clinician is told."""
+        ctx, p, current = self.ctx, self.ctx.p, self.current
+        assert self.last_day is not None  # noqa: S101
+        last_stable = _last_stable_interval(judged)
+        if last_stable is not None and last_stable < current:
+            target, how = last_stable, f"back to the last stable interval of {last_stable} days"
+        else:
+            target, how = current - p.extend_step_days, f"current {current} - step {p.extend_step_days} days"
+        if target < p.min_interval_days:
+            target, how = p.min_interval_days, how + f", held at the minimum of {p.min_interval_days} days"
+        interval, note = ctx.clamp(target, self.last_day)
+        lines = [f"worse: {judgement.text}. Interval {current} -> {target} days ({how}). The clinician is told."]
+        if note:
+            lines.append(note)
+        next_due = ctx.due(self.last_day, interval)
+        lines.append(f"Next booster due {next_due:%Y-%m-%d}.")
         return _result(
             ctx,
-            rule=Rule.PAUSE_SUGGESTED,
-            action=Action.PAUSE,
-            interval=None,
-            next_due=next_check,
-            needs_clinician=False,
+            rule=Rule.ESKETAMINE_LABEL if note else Rule.WORSE_SHORTEN,
+            action=Action.BOOK,
+            interval=interval,
+            next_due=next_due,
+            needs_clinician=True,
             automatic=True,
-            lines=[
-                f"stable: {judgement.text}. Stable at the maximum interval of {maximum} days for {at_max} visits "
-                f"(exit after {p.exit_after_stable_at_max}): suggest pausing boosters with a PHQ-9 every "
-                f"{p.pause_check_days // 7} weeks; first check due {next_check:%Y-%m-%d}. A relapse reopens boosters."
-            ],
-            extra={**common, "stable": True, "stable_at_max_visits": at_max, "pause_check_days": p.pause_check_days},
-            history=history,
+            lines=lines,
+            extra={**self.common, "stable": False, "reasons": list(judgement.reasons)},
+            history=self.history,
         )
+
+
+def maintenance_no_session(s: _Maintenance) -> Answer:
+    if s.last is not None:
+        return None
+    line = "the course is in maintenance but no session is on record. A clinician reviews."
+    return _review(s.ctx, Rule.SCORE_MISSING, line, history=s.history)
+
+
+def maintenance_safety_hold(s: _Maintenance) -> Answer:
+    """Rule 4: a safety flag: the interval stays until a clinician decides."""
+    if not s.flags:
+        return None
+    return _result(
+        s.ctx,
+        rule=Rule.SAFETY_HOLD,
+        action=Action.BOOK,
+        interval=s.current,
+        next_due=s.decided_due(),
+        needs_clinician=True,
+        automatic=False,
+        lines=[
+            "safety flag: " + "; ".join(s.flags) + f". No automatic change: the interval stays {s.current} days "
+            "until a clinician decides (accept to keep it, or change it with a reason)."
+        ],
+        extra={**s.common, "flags": s.flags},
+        history=s.history,
+    )
+
+
+def maintenance_worse_since_decision(s: _Maintenance) -> Answer:
+    """Rule 3 between visits: a clinician decided after the last session; a newer score that
+    shows the patient worse shortens."""
+    if not s.decided_since:
+        return None
+    since = s.decided_since[-1].at
+    fresh = s.ctx.scores_between(since, None)
+    judgement = s.ctx.judge(fresh[-1], since) if fresh else None
+    if judgement is None or judgement.stable is not False:
+        return None
+    return s.worse(judgement, s.history)
+
+
+def maintenance_decision_stands(s: _Maintenance) -> Answer:
+    """Between visits, nothing since the clinician's decision changes it."""
+    if not s.decided_since:
+        return None
+    due = s.decided_due()
+    line = (
+        f"decided after the last session; nothing since changes it. Interval stays {s.current} days, "
+        f"next booster due {due:%Y-%m-%d}."
+    )
+    return s.keep(Rule.STABLE_KEEP, line, due)
+
+
+def maintenance_score_missing(s: _Maintenance) -> Answer:
+    """Rule 2: no extension without a score showing the patient stable."""
+    judgement = s.judgement()
+    if judgement.stable is not None:
+        return None
+    assert s.last_day is not None  # noqa: S101
+    due = s.ctx.due(s.last_day, s.current)
+    line = (
+        f"{judgement.text}: no extension without a score showing the patient stable. "
+        f"Interval stays {s.current} days, next booster due {due:%Y-%m-%d}."
+    )
+    return s.keep(Rule.SCORE_MISSING, line, due)
+
+
+def maintenance_worse(s: _Maintenance) -> Answer:
+    """Rule 3, worse at the last visit: the stable intervals are those before it."""
+    judgement = s.judgement()
+    if judgement.stable is not False:
+        return None
+    return s.worse(judgement, s.history[:-1])
+
+
+def maintenance_pause_suggested(s: _Maintenance) -> Answer:
+    """Rule 5: stable at the maximum for N visits: suggest pausing with a PHQ-9 every 4 weeks."""
+    p, ctx = s.ctx.p, s.ctx
+    at_max = _stable_at_max(s.history, p.max_interval_days)
+    if s.current < p.max_interval_days or at_max < p.exit_after_stable_at_max:
+        return None
+    assert s.last_day is not None  # noqa: S101
+    next_check = ctx.due(s.last_day, p.pause_check_days)
+    return _result(
+        ctx,
+        rule=Rule.PAUSE_SUGGESTED,
+        action=Action.PAUSE,
+        interval=None,
+        next_due=next_check,
+        needs_clinician=False,
+        automatic=True,
+        lines=[
+            f"stable: {s.judgement().text}. Stable at the maximum interval of {p.max_interval_days} days for "
+            f"{at_max} visits (exit after {p.exit_after_stable_at_max}): suggest pausing boosters with a PHQ-9 "
+            f"every {p.pause_check_days // 7} weeks; first check due {next_check:%Y-%m-%d}. A relapse reopens "
+            "boosters."
+        ],
+        extra={**s.common, "stable": True, "stable_at_max_visits": at_max, "pause_check_days": p.pause_check_days},
+        history=s.history,
+    )
+
+
+def maintenance_stable_extend(s: _Maintenance) -> Answer:
+    """Rule 3, stable: next interval = min(current + step, max) (rule 6 caps esketamine)."""
+    p, ctx, current = s.ctx.p, s.ctx, s.current
+    assert s.last_day is not None  # noqa: S101
+    maximum = p.max_interval_days
+    at_max = _stable_at_max(s.history, maximum)
+    text = s.judgement().text
     target = min(current + p.extend_step_days, maximum)
-    interval, note = ctx.clamp(target, last_day)
+    interval, note = ctx.clamp(target, s.last_day)
     if current >= maximum:
         rule = Rule.STABLE_AT_MAXIMUM
-        lines = [
-            f"stable: {judgement.text}. Already at the maximum of {maximum} days: stays {interval} days "
+        line = (
+            f"stable: {text}. Already at the maximum of {maximum} days: stays {interval} days "
             f"({at_max} of {p.exit_after_stable_at_max} stable visits at the maximum before a pause is suggested)."
-        ]
+        )
     else:
         rule = Rule.STABLE_EXTEND
-        lines = [
-            f"stable: {judgement.text}. Interval {current} -> {target} days "
+        line = (
+            f"stable: {text}. Interval {current} -> {target} days "
             f"(min({current} + step {p.extend_step_days}, max {maximum}))."
-        ]
+        )
     return _book_next(
         ctx,
         rule=rule,
         interval=interval,
         label_note=note,
-        last_day=last_day,
-        lines=lines,
-        extra={**common, "stable": True, "stable_at_max_visits": at_max},
-        history=history,
+        last_day=s.last_day,
+        lines=[line],
+        extra={**s.common, "stable": True, "stable_at_max_visits": at_max},
+        history=s.history,
     )
 
 
-def _paused(ctx: _Ctx, flags: list[str]) -> Recommendation:
-    p = ctx.p
-    history = ctx.history()
-    pauses = [d for d in ctx.decisions if d.action == Action.PAUSE and d.kind == DecisionKind.ACCEPTED]
-    paused_at = pauses[-1].at if pauses else (ctx.visits[-1].at if ctx.visits else None)
-    fresh = ctx.scores_between(paused_at, None)
-    common = {"paused_since": paused_at.isoformat() if paused_at else None}
-    if flags:
-        return _result(
-            ctx,
-            rule=Rule.SAFETY_HOLD,
-            action=Action.REVIEW,
-            interval=None,
-            next_due=None,
-            needs_clinician=True,
-            automatic=False,
-            lines=["safety flag while paused: " + "; ".join(flags) + ". A clinician decides."],
-            extra={**common, "flags": flags},
-            history=history,
-        )
-    if fresh:
-        judgement = ctx.judge(fresh[-1], paused_at)
-        if judgement.stable is False:
-            last_stable = _last_stable_interval(history) or p.min_interval_days
-            from_day = ctx.today
-            interval, note = ctx.clamp(max(last_stable, p.min_interval_days), from_day)
-            lines = [
-                f"relapse while paused: {judgement.text}. Boosters reopen: one now (due {ctx.today:%Y-%m-%d}), "
-                f"then every {interval} days (the last stable interval). The clinician is told."
-            ]
-            if note:
-                lines.append(note)
-            return _result(
-                ctx,
-                rule=Rule.RELAPSE_REOPEN,
-                action=Action.BOOK,
-                interval=interval,
-                next_due=ctx.today,
-                needs_clinician=True,
-                automatic=True,
-                lines=lines,
-                extra={**common, "stable": False, "reasons": list(judgement.reasons)},
-                history=history,
-            )
-    anchor = fresh[-1].at if fresh else paused_at
+MAINTENANCE_RULES = (
+    maintenance_no_session,
+    maintenance_safety_hold,
+    maintenance_worse_since_decision,
+    maintenance_decision_stands,
+    maintenance_score_missing,
+    maintenance_worse,
+    maintenance_pause_suggested,
+    maintenance_stable_extend,
+)
+
+
+# -- rule 5 while paused --
+
+
+@dataclass(frozen=True)
+class _Paused:
+    ctx: _Ctx
+    flags: list[str]
+    history: list[_VisitRecord]
+    paused_at: datetime | None
+    fresh: list[ScorePoint]  # scores since the pause
+    common: dict[str, Any]
+
+    @classmethod
+    def of(cls, ctx: _Ctx, flags: list[str]) -> "_Paused":
+        pauses = [d for d in ctx.decisions if d.action == Action.PAUSE and d.kind == DecisionKind.ACCEPTED]
+        paused_at = pauses[-1].at if pauses else (ctx.visits[-1].at if ctx.visits else None)
+        common = {"paused_since": paused_at.isoformat() if paused_at else None}
+        return cls(ctx, flags, ctx.history(), paused_at, ctx.scores_between(paused_at, None), common)
+
+    def judgement(self) -> _Judgement | None:
+        return self.ctx.judge(self.fresh[-1], self.paused_at) if self.fresh else None
+
+
+def paused_safety_hold(s: _Paused) -> Answer:
+    if not s.flags:
+        return None
+    line = "safety flag while paused: " + "; ".join(s.flags) + ". A clinician decides."
+    return _review(s.ctx, Rule.SAFETY_HOLD, line, extra={**s.common, "flags": s.flags}, history=s.history)
+
+
+def paused_relapse_reopens(s: _Paused) -> Answer:
+    """Rule 5: a relapse while paused reopens boosters at the last stable interval."""
+    judgement = s.judgement()
+    if judgement is None or judgement.stable is not False:
+        return None
+    ctx, p = s.ctx, s.ctx.p
+    last_stable = _last_stable_interval(s.history) or p.min_interval_days
+    interval, note = ctx.clamp(max(last_stable, p.min_interval_days), ctx.today)
+    lines = [
+        f"relapse while paused: {judgement.text}. Boosters reopen: one now (due {ctx.today:%Y-%m-%d}), "
+        f"then every {interval} days (the last stable interval). The clinician is told."
+    ]
+    if note:
+        lines.append(note)
+    return _result(
+        ctx,
+        rule=Rule.RELAPSE_REOPEN,
+        action=Action.BOOK,
+        interval=interval,
+        next_due=ctx.today,
+        needs_clinician=True,
+        automatic=True,
+        lines=lines,
+        extra={**s.common, "stable": False, "reasons": list(judgement.reasons)},
+        history=s.history,
+    )
+
+
+def paused_monitoring(s: _Paused) -> Answer:
+    """Rule 5: paused and still well: the next PHQ-9 check."""
+    ctx, p = s.ctx, s.ctx.p
+    anchor = s.fresh[-1].at if s.fresh else s.paused_at
     next_check = ctx.due(ctx.local(anchor), p.pause_check_days) if anchor else ctx.today
-    what = ctx.judge(fresh[-1], paused_at).text if fresh else f"no {ctx.label} since the pause"
+    judgement = s.judgement()
+    what = judgement.text if judgement is not None else f"no {ctx.label} since the pause"
     return _result(
         ctx,
         rule=Rule.PAUSED_MONITORING,
@@ -881,6 +974,9 @@ def _paused(ctx: _Ctx, flags: list[str]) -> Recommendation:
         needs_clinician=False,
         automatic=False,
         lines=[f"paused: {what}. Next PHQ-9 check due {next_check:%Y-%m-%d} (every {p.pause_check_days // 7} weeks)."],
-        extra=common,
-        history=history,
+        extra=s.common,
+        history=s.history,
     )
+
+
+PAUSED_RULES = (paused_safety_hold, paused_relapse_reopens, paused_monitoring)

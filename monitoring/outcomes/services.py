@@ -17,8 +17,8 @@ from clinic.localtime import site_zone
 from clinic.models import User
 from clinic.policy import site_policy
 from infusions.protocols.models import Drug
-from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
-from infusions.scheduling.services import appointment_book, appointment_cancel, availability_search
+from infusions.scheduling.models import Appointment
+from infusions.scheduling.services import booster_book
 from infusions.sessions.models import CoursePhase, TreatmentCourse
 from infusions.sessions.services import course_phase_change
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
@@ -137,10 +137,17 @@ def recommendation_refresh(*, course: TreatmentCourse) -> MaintenanceRecommendat
     """The current recommendation for a course, stored when it differs from the last one (the
     older proposal is superseded). Runs under the course's row lock: one answer at a time."""
     course = _lock_course(course)
+    return _refreshed(history=course_history(course=course))
+
+
+def _refreshed(*, history: CourseHistory) -> MaintenanceRecommendation:
+    """The stored recommendation for the history's course (whose row the caller has locked):
+    the recommender runs once; a new row only when its answer changed."""
+    course = history.course
     if course.phase == CoursePhase.ENDED:
         raise ApplicationError("The course has ended; there is nothing to recommend.", rule="course_not_active")
     now = timezone.now()
-    result = recommendation_compute(history=course_history(course=course), now=now)
+    result = recommendation_compute(history=history, now=now)
     fingerprint = _fingerprint(result)
     latest = recommendation_latest(course=course)
     if latest is not None and (latest.fingerprint == fingerprint or _same_plan(latest, result)):
@@ -171,85 +178,37 @@ def recommendation_refresh(*, course: TreatmentCourse) -> MaintenanceRecommendat
 # ---- booking the next booster ------------------------------------------------------------------
 
 
-def _local_start(day: date, tz: Any) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
-def booster_book(
+def booster_plan(
     *,
     actor: User,
-    course: TreatmentCourse,
+    history: CourseHistory,
     due: date,
-    last_session_at: datetime | None,
     override_reason: str = "",
 ) -> tuple[Appointment | None, FollowUp | None]:
-    """Book the next booster at the earliest slot of the due date or, when that day is full,
-    of the nearest day before it; never earlier than the protocol's minimum interval after the
-    last session (CLINICAL.md §6 rule 3) nor in the past. A booster already booked on or before
-    the due date stands. With no slot at all: a booster-due follow-up for the front desk
+    """Book the next booster by `due` (infusions.scheduling.services.booster_book), never
+    earlier than the protocol's minimum interval after the last session (CLINICAL.md §6 rule
+    3) nor in the past. With no free slot: a booster-due follow-up for the front desk
     (escalating to the clinician after the overdue days of CLINICAL.md §7)."""
-    patient, protocol = course.patient, course.protocol
-    site = patient.site
-    now = timezone.now()
-    booked = (
-        Appointment.objects.filter(
-            course=course, kind=AppointmentKind.INFUSION, status=AppointmentStatus.BOOKED, starts_at__gte=now
-        )
-        .order_by("starts_at")
-        .first()
-    )
-    tz = site_zone(site)
-    if booked is not None and booked.starts_at.astimezone(tz).date() <= due:
-        return booked, None
-    if site is not None:
-        earliest = now
-        if last_session_at is not None:
-            floor_day = last_session_at.astimezone(tz).date() + timedelta(days=protocol.min_interval_days)
-            earliest = max(now, _local_start(floor_day, tz))
-        day = due
-        while _local_start(day + timedelta(days=1), tz) > earliest:
-            start = max(_local_start(day, tz), earliest)
-            found = availability_search(
-                site=site,
-                protocol=protocol,
-                start=start,
-                end=_local_start(day + timedelta(days=1), tz),
-                limit=1,
-                patient=patient,
-            )
-            if found:
-                chair, starts_at, _ = found[0]
-                if booked is not None:
-                    appointment_cancel(
-                        actor=actor,
-                        appointment=booked,
-                        reason=f"Maintenance interval shortened: the next booster is due by {due:%Y-%m-%d}.",
-                    )
-                appointment = appointment_book(
-                    actor=actor,
-                    patient=patient,
-                    chair=chair,
-                    starts_at=starts_at,
-                    kind=AppointmentKind.INFUSION,
-                    protocol=protocol,
-                    course=course,
-                    override_reason=override_reason,
-                    notes=f"Maintenance booster (due {due:%Y-%m-%d}).",
-                )
-                return appointment, None
-            day -= timedelta(days=1)
+    course, tz = history.course, history.tz
+    earliest = timezone.now()
+    if history.visits:
+        floor_day = history.visits[-1].at.astimezone(tz).date() + timedelta(days=course.protocol.min_interval_days)
+        earliest = max(earliest, datetime.combine(floor_day, time.min, tzinfo=tz))
+    booking = booster_book(actor=actor, course=course, due=due, earliest=earliest, override_reason=override_reason)
+    if booking.booked:
+        return booking.appointment, None
+    site = course.patient.site
     hour = site_policy(site).followup_review_local_hour
-    due_at = max(now, datetime.combine(due, time(hour), tzinfo=tz))
     followup = followup_ensure(
         kind=FollowUpKind.BOOSTER_DUE,
         key=booster_due_key(course.pk, due),
-        patient=patient,
-        due_at=due_at,
+        patient=course.patient,
+        due_at=max(timezone.now(), datetime.combine(due, time(hour), tzinfo=tz)),
         assignee_role=AssigneeRole.FRONTDESK,
-        note=f"No free chair found for the maintenance booster due {due:%Y-%m-%d} ({protocol.code}); book it.",
+        note=f"No free chair found for the maintenance booster due {due:%Y-%m-%d} ({course.protocol.code}); book it.",
         subject=course,
     )  # followup_ensure sets the escalation to the clinician after the overdue days (§7)
-    return (booked, followup)
+    return booking.appointment, followup
 
 
 # ---- a clinician's decision ------------------------------------------------------------------------
@@ -284,7 +243,6 @@ def _check_interval(*, history: CourseHistory, interval_days: int) -> None:
             )
 
 
-@transaction.atomic
 def recommendation_decide(
     *,
     actor: User,
@@ -298,7 +256,37 @@ def recommendation_decide(
 ) -> MaintenanceDecision:
     """A clinician accepts, changes (with a reason) or rejects (with a reason) the current
     recommendation. Accepting or changing a booster books it (or creates a booster-due
-    follow-up); accepting a pause pauses the course. All in one transaction."""
+    follow-up); accepting a pause pauses the course.
+
+    One lock of the course, one read of its history, one run of the recommender: the current
+    recommendation is stored first, and stays stored when the decision is refused (a stale
+    id, a refused booking); the decision and what it books are all or nothing."""
+    reason = _check_decision(actor=actor, decision=decision, reason=reason)
+    refused: Exception | None = None
+    with transaction.atomic():
+        history = course_history(course=_lock_course(course))
+        row = _refreshed(history=history)
+        try:
+            with transaction.atomic():
+                record = _decision_record(
+                    actor=actor,
+                    history=history,
+                    row=row,
+                    decision=decision,
+                    reason=reason,
+                    interval_days=interval_days,
+                    next_due=next_due,
+                    recommendation_id=recommendation_id,
+                    override_reason=override_reason,
+                )
+        except (ApplicationError, ValidationError) as error:
+            refused = error  # the refresh above is kept; the decision's savepoint is rolled back
+    if refused is not None:
+        raise refused
+    return record
+
+
+def _check_decision(*, actor: User, decision: str, reason: str) -> str:
     if actor.role != Role.CLINICIAN:
         raise ApplicationError("Only a prescriber decides on maintenance.", rule="prescriber_required", status=403)
     if decision not in DecisionKind.values:
@@ -306,8 +294,10 @@ def recommendation_decide(
     reason = reason.strip()
     if decision != DecisionKind.ACCEPTED and not reason:
         raise ValidationError({"reason": "Say why (a change or a rejection needs a reason)."})
-    row = recommendation_refresh(course=course)
-    course = _lock_course(course)
+    return reason
+
+
+def _check_decidable(row: MaintenanceRecommendation, recommendation_id: int | None) -> None:
     if recommendation_id is not None and row.pk != recommendation_id:
         raise ApplicationError(
             "The recommendation changed since it was shown; review the current one.",
@@ -319,37 +309,60 @@ def recommendation_decide(
     if row.action not in DECIDABLE_ACTIONS:
         raise ApplicationError(f"Nothing to decide: {row.rule.replace('_', ' ')}.", rule="recommendation_not_decidable")
 
-    action, interval, due = row.action, row.interval_days, row.next_due
-    history = course_history(course=course)
-    last_session_at = history.visits[-1].at if history.visits else None
-    tz = history.tz
-    if decision == DecisionKind.MODIFIED:
-        if interval_days is None:
-            raise ValidationError({"interval_days": "Give the interval you choose."})
-        _check_interval(history=history, interval_days=interval_days)
-        action, interval = Action.BOOK, interval_days
-        today = timezone.now().astimezone(tz).date()
-        if next_due is None:
-            start = last_session_at.astimezone(tz).date() if last_session_at else today
-            next_due = start + timedelta(days=interval_days)
-        due = max(next_due, today)
-    elif decision == DecisionKind.REJECTED:
-        interval, due = None, None
 
+def _decided_plan(
+    *,
+    history: CourseHistory,
+    row: MaintenanceRecommendation,
+    decision: str,
+    interval_days: int | None,
+    next_due: date | None,
+) -> tuple[str, int | None, date | None]:
+    """(action, interval, due) as decided: the recommendation's, the clinician's own interval
+    (and due date) for a change, nothing for a rejection."""
+    if decision == DecisionKind.REJECTED:
+        return row.action, None, None
+    if decision != DecisionKind.MODIFIED:
+        return row.action, row.interval_days, row.next_due
+    if interval_days is None:
+        raise ValidationError({"interval_days": "Give the interval you choose."})
+    _check_interval(history=history, interval_days=interval_days)
+    tz = history.tz
+    today = timezone.now().astimezone(tz).date()
+    if next_due is None:
+        start = history.visits[-1].at.astimezone(tz).date() if history.visits else today
+        next_due = start + timedelta(days=interval_days)
+    return Action.BOOK, interval_days, max(next_due, today)
+
+
+def _decision_record(
+    *,
+    actor: User,
+    history: CourseHistory,
+    row: MaintenanceRecommendation,
+    decision: str,
+    reason: str,
+    interval_days: int | None,
+    next_due: date | None,
+    recommendation_id: int | None,
+    override_reason: str,
+) -> MaintenanceDecision:
+    _check_decidable(row, recommendation_id)
+    action, interval, due = _decided_plan(
+        history=history, row=row, decision=decision, interval_days=interval_days, next_due=next_due
+    )
+    course = history.course
     phase_before = course.phase
     appointment: Appointment | None = None
     followup: FollowUp | None = None
-    if decision != DecisionKind.REJECTED:
-        if action == Action.BOOK and due is not None:
-            if course.phase in (CoursePhase.INDUCTION, CoursePhase.PAUSED):
-                course = course_phase_change(actor=actor, course=course, phase=CoursePhase.MAINTENANCE)
-            appointment, followup = booster_book(
-                actor=actor, course=course, due=due, last_session_at=last_session_at, override_reason=override_reason
-            )
-        elif action == Action.PAUSE:
-            course = course_phase_change(actor=actor, course=course, phase=CoursePhase.PAUSED)
-            if due is not None:
-                followup = _paused_check_ensure(course=course, due=due, tz=tz)
+    if decision != DecisionKind.REJECTED and action == Action.BOOK and due is not None:
+        if course.phase in (CoursePhase.INDUCTION, CoursePhase.PAUSED):
+            course = course_phase_change(actor=actor, course=course, phase=CoursePhase.MAINTENANCE, locked=True)
+        appointment, followup = booster_plan(actor=actor, history=history, due=due, override_reason=override_reason)
+    elif decision != DecisionKind.REJECTED and action == Action.PAUSE:
+        course = course_phase_change(actor=actor, course=course, phase=CoursePhase.PAUSED, locked=True)
+        if due is not None:
+            followup = _paused_check_ensure(course=course, due=due, tz=history.tz)
     record = MaintenanceDecision(
         recommendation=row,
         course=course,

@@ -100,6 +100,39 @@ def test_accept_books_the_earliest_slot_on_the_due_date_in_one_step(users, cours
     assert course.phase == "maintenance"
 
 
+def test_accept_locks_the_course_once_and_runs_the_recommender_once(users, course, chairs, monkeypatch):
+    """Issue 13: accepting refreshes once, reads the history once and locks the course once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring.outcomes import services
+
+    through_induction(course, users["nurse"])
+    rec = client_for(users["clinician"]).get(url(course)).json()
+    calls = {"compute": 0, "history": 0}
+    compute, history = services.recommendation_compute, services.course_history
+
+    def counted(name, real):
+        def wrapper(**kwargs):
+            calls[name] += 1
+            return real(**kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(services, "recommendation_compute", counted("compute", compute))
+    monkeypatch.setattr(services, "course_history", counted("history", history))
+    with CaptureQueriesContext(connection) as queries:
+        r = client_for(users["clinician"]).post(url(course, "accept/"), {"recommendation": rec["id"]}, format="json")
+    assert r.status_code == 200, r.json()
+    assert calls == {"compute": 1, "history": 1}
+    course_locks = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "FOR UPDATE" in q["sql"] and '"infusions_treatmentcourse"' in q["sql"]
+    ]
+    assert len(course_locks) == 1, course_locks
+
+
 def test_a_full_due_date_books_the_nearest_day_before(users, course, chairs):
     last = through_induction(course, users["nurse"])
     tz = course.patient.site.tz
