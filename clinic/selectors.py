@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clinic.availability import SiteCalendar
 from clinic.core.roles import Role
-from clinic.models import NurseRoster, Site, SiteClosure, SiteOpeningHours, StaffMember, User
+from clinic.models import Chair, NurseRoster, Site, SiteClosure, SiteOpeningHours, StaffMember, User
 
 # One round trip, written out in SQL: the availability search runs this on every request and
 # the ORM's compilation of three correlated subqueries cost more than the query itself.
@@ -68,3 +68,21 @@ def user_time_zone(user: User) -> str:
         site = staff_site(user)
         zone = site.time_zone if site is not None else None
     return zone or timezone.get_default_timezone_name()
+
+
+def site_list(*, user: User) -> list[Site]:
+    """The sites a user may choose from on a page, by name."""
+    return list(Site.objects.order_by("name"))
+
+
+def site_get(*, user: User, site_id: int) -> Site | None:
+    return Site.objects.filter(pk=site_id).first()
+
+
+def chair_list(*, site: Site) -> list[Chair]:
+    """A site's chairs in use, by name."""
+    return list(site.chairs.filter(is_active=True).order_by("name", "id"))
+
+
+def user_get(*, user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).first()

@@ -16,6 +16,11 @@ def patient_policy(patient: Patient) -> ClinicalPolicy:
     return site_policy(patient.site if patient.site_id else None)
 
 
+def patient_of_user(*, user: User) -> Patient | None:
+    """The patient record of a portal account (None for staff)."""
+    return Patient.objects.filter(user=user).first()
+
+
 def patient_list(*, user: User, search: str | None = None) -> QuerySet[Patient]:
     qs = Patient.objects.select_related("site")
     if user.role == Role.PATIENT:

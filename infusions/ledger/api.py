@@ -23,6 +23,7 @@ from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN, CLINICAL, LEDGER
 from clinic.models import Site, User
+from clinic.selectors import user_get
 from infusions.ledger import selectors as ledger_selectors
 from infusions.ledger import services as ledger
 from infusions.ledger.models import (
@@ -283,7 +284,7 @@ def _session(user: User, session_id: int) -> InfusionSession:
 
 
 def _user(user_id: int, field: str) -> User:
-    found = User.objects.filter(pk=user_id).first()
+    found = user_get(user_id=user_id)
     if found is None:
         raise serializers.ValidationError({field: ["No such staff account."]})
     return found
@@ -321,7 +322,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = ReceiveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         containers = ledger.ledger_receive(actor=actor(request), **data.validated_data)
-        rows = ledger_selectors.container_list(user=actor(request)).filter(pk__in=[c.pk for c in containers])
+        rows = ledger_selectors.container_list(user=actor(request), ids=[c.pk for c in containers])
         return Response(ContainerSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,6 +1,6 @@
 """Reads of the controlled-substance ledger, built to a fixed number of queries."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,7 @@ def container_list(
     site_id: int | None = None,
     drug: str | None = None,
     in_stock: bool | None = None,
+    ids: Sequence[int] | None = None,
 ) -> QuerySet[ControlledContainer]:
     """Containers with their book balance (`stock_mg`), earliest expiry first."""
     qs = (
@@ -44,6 +45,8 @@ def container_list(
         return qs.none()
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
     if drug:
         qs = qs.filter(drug=drug)
     if in_stock is True:

@@ -17,7 +17,7 @@ from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
 from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE
 from clinic.models import Site
-from clinic.selectors import staff_site
+from clinic.selectors import site_list, staff_site
 from infusions.pages import selectors as page_selectors
 from infusions.pages.forms import (
     ApproveForm,
@@ -286,7 +286,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     """The site's day: each chair with its appointments (patient, protocol, status)."""
     user = page_user(request)
     site = staff_site(user)
-    sites = list(Site.objects.order_by("name"))
+    sites = site_list(user=user)
     chosen = request.GET.get("site")
     if chosen and chosen.isdigit():
         site = next((s for s in sites if s.pk == int(chosen)), site)

@@ -50,6 +50,7 @@ from infusions.scheduling.selectors import (
 )
 from infusions.sessions.models import TreatmentCourse
 from patients.models import Patient
+from patients.selectors import patient_of_user
 
 MAX_SERIES_SLOTS = 60
 
@@ -401,7 +402,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             course=values.get("course"),
             override_reason=values["override_reason"],
         )
-        appointments = appointment_list(user=actor(request)).filter(series=series)
+        appointments = appointment_list(user=actor(request), series_id=series.pk)
         body = {
             "id": series.pk,
             "patient": series.patient_id,
@@ -555,7 +556,7 @@ class MyCalendarLinkApi(APIView):
     roles: ClassVar[dict[str, Any]] = {"post": PATIENT, "delete": PATIENT}
 
     def _patient(self, request: Request) -> Patient:
-        patient = Patient.objects.filter(user=actor(request)).first()
+        patient = patient_of_user(user=actor(request))
         if patient is None:
             raise Http404
         return patient

@@ -24,6 +24,7 @@ def appointment_list(
     status: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    series_id: int | None = None,
 ) -> QuerySet[Appointment]:
     """Appointments the user may see, earliest first (one query for any number of rows)."""
     qs = Appointment.objects.select_related("site", "chair", "protocol", "patient")
@@ -35,6 +36,8 @@ def appointment_list(
         qs = qs.filter(patient_id=patient_id)
     if status:
         qs = qs.filter(status=status)
+    if series_id is not None:
+        qs = qs.filter(series_id=series_id)
     if start is not None:
         qs = qs.filter(ends_at__gt=start)
     if end is not None:

@@ -16,6 +16,7 @@ from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment
+from infusions.scheduling.selectors import appointment_get
 from infusions.sessions import services
 from infusions.sessions.models import Indication, InfusionSession, TreatmentCourse
 from infusions.sessions.selectors import course_get, course_list, session_get, session_list
@@ -226,10 +227,10 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def _appointment(self, appointment_id: int | None) -> Appointment | None:
         if appointment_id is None:
             return None
-        appointment = Appointment.objects.filter(pk=appointment_id).first()
-        if appointment is None:
-            raise serializers.ValidationError({"appointment": ["No such appointment."]})
-        return appointment
+        try:
+            return appointment_get(user=actor(self.request), appointment_id=appointment_id)
+        except Http404 as error:
+            raise serializers.ValidationError({"appointment": ["No such appointment."]}) from error
 
     def _course(self, course_id: int) -> TreatmentCourse:
         try:

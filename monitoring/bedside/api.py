@@ -19,8 +19,7 @@ from clinic.core.api import actor
 from clinic.core.exceptions import ApplicationError
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
-from clinic.models import Site
-from clinic.selectors import staff_site
+from clinic.selectors import site_get, staff_site
 from infusions.sessions.api import SessionSerializer
 from infusions.sessions.models import InfusionSession
 from infusions.sessions.selectors import session_get
@@ -639,7 +638,7 @@ class BoardApi(APIView):
         query.is_valid(raise_exception=True)
         user = actor(request)
         site_id = query.validated_data.get("site")
-        site = staff_site(user) if site_id is None else Site.objects.filter(pk=site_id).first()
+        site = staff_site(user) if site_id is None else site_get(user=user, site_id=site_id)
         if site is None:
             raise serializers.ValidationError({"site": ["Give the site." if site_id is None else "No such site."]})
         entries = board_list(user=user, site=site)

@@ -192,7 +192,7 @@ class _DecideApi(APIView):
             recommendation_id=values.get("recommendation"),
             override_reason=values.get("override_reason", ""),
         )
-        row = MaintenanceRecommendation.objects.select_related("decision").get(pk=record.recommendation_id)
+        row = outcome_selectors.recommendation_get(recommendation_id=record.recommendation_id)
         return Response(_recommendation_data(row))
 
 

@@ -143,6 +143,10 @@ def recommendation_latest(*, course: TreatmentCourse) -> MaintenanceRecommendati
     )
 
 
+def recommendation_get(*, recommendation_id: int) -> MaintenanceRecommendation:
+    return MaintenanceRecommendation.objects.select_related("decision").get(pk=recommendation_id)
+
+
 def recommendation_list(*, course: TreatmentCourse) -> QuerySet[MaintenanceRecommendation]:
     return (
         MaintenanceRecommendation.objects.filter(course=course)

@@ -16,8 +16,7 @@ from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
 from clinic.core.roles import REPORTS, Role
 from clinic.localtime import site_zone
-from clinic.models import Site
-from clinic.selectors import staff_site
+from clinic.selectors import chair_list, site_list, staff_site
 from infusions.pages.forms import CourseForm, SessionPlanForm
 from infusions.pages.selectors import approval_queue
 from infusions.sessions import services as infusion_services
@@ -63,7 +62,7 @@ def board(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     site = staff_site(user)
     entries = board_list(user=user, site=site) if site is not None else []
-    chairs = list(site.chairs.filter(is_active=True).order_by("name", "id")) if site is not None else []
+    chairs = chair_list(site=site) if site is not None else []
     by_chair: dict[int | None, list[BoardEntry]] = {}
     for entry in entries:
         by_chair.setdefault(entry.chair.pk if entry.chair is not None else None, []).append(entry)
@@ -539,7 +538,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     """The outcomes report per protocol and indication, with charts
     (monitoring.outcomes.selectors.outcomes_report; the same rows as /api/v1/reports/outcomes/)."""
     user = page_user(request)
-    sites = list(Site.objects.order_by("name"))
+    sites = site_list(user=user)
     chosen = request.GET.get("site", "")
     site = next((s for s in sites if str(s.pk) == chosen), None)
     rows = outcome_selectors.outcomes_report(user=user, site_id=site.pk if site else None)
