@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -133,6 +134,29 @@ def _check_session_appointment(*, course: TreatmentCourse, appointment: Appointm
         raise ApplicationError("This appointment already has a session.", rule="appointment_has_session")
 
 
+def session_draft(*, course: TreatmentCourse, plan: DosePlan, created_by: User, **fields: Any) -> InfusionSession:
+    """An unsaved session holding a dose plan's figures (the weight snapshot, the dose, the pump
+    settings, the hard maximum in force): the one place a plan becomes a session's fields."""
+    result = plan.result
+    return InfusionSession(
+        course=course,
+        measurement=plan.measurement,
+        weight_kg=result.weight_kg,
+        dose=result.dose,
+        dose_unit=result.unit,
+        concentration_mg_per_ml=result.concentration_mg_per_ml,
+        total_dose_mg=result.total_dose_mg,
+        rate_mg_per_h=result.rate_mg_per_h,
+        volume_ml=result.volume_ml,
+        rate_ml_per_h=result.rate_ml_per_h,
+        devices=result.devices,
+        hard_max_at_creation=course.protocol.hard_max,
+        approval_reasons=plan.approval_reasons,
+        created_by=created_by,
+        **fields,
+    )
+
+
 @transaction.atomic
 def session_create(
     *,
@@ -172,27 +196,15 @@ def session_create(
             approved_by, approved_at = actor, now
         else:
             requires_approval = True
-    result = plan.result
-    session = InfusionSession(
+    session = session_draft(
         course=course,
+        plan=plan,
+        created_by=actor,
         appointment=appointment,
-        measurement=plan.measurement,
-        weight_kg=result.weight_kg,
-        dose=result.dose,
-        dose_unit=result.unit,
-        concentration_mg_per_ml=result.concentration_mg_per_ml,
-        total_dose_mg=result.total_dose_mg,
-        rate_mg_per_h=result.rate_mg_per_h,
-        volume_ml=result.volume_ml,
-        rate_ml_per_h=result.rate_ml_per_h,
-        devices=result.devices,
-        hard_max_at_creation=course.protocol.hard_max,
-        approval_reasons=plan.approval_reasons,
         requires_approval=requires_approval,
         override_reason=override_reason if approved_by else "",
         approved_by=approved_by,
         approved_at=approved_at,
-        created_by=actor,
     )
     session.full_clean()
     session.save()

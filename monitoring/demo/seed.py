@@ -17,14 +17,12 @@ from django.utils import timezone
 from clinic.core.roles import Role
 from clinic.models import Chair, Site, StaffMember, User
 from clinic.policy import site_policy
-from infusions.dosing import dose_calculate
 from infusions.protocols.models import Protocol
 from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse
-from infusions.sessions.services import protocol_limits
+from infusions.sessions.services import dose_plan, session_draft
 from monitoring.alerts.models import Alert
 from monitoring.vitals.models import VitalSign
-from monitoring.vitals.news2 import news2_score
-from monitoring.vitals.rules import vitals_alerts
+from monitoring.vitals.rules import baseline_values, vitals_draft
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
 from patients.scoring import INSTRUMENTS, score
 from patients.screening import ANSWER_KEYS, age_on, screening_evaluate
@@ -143,13 +141,17 @@ def seed_patients(site: Site, password: str, staff: User, count: int = 20) -> li
             },
         )
         if created:
-            BodyMeasurement.objects.create(
-                patient=patient,
-                weight_kg=Decimal(rng.randrange(520, 1100)) / 10,
-                height_cm=Decimal(rng.randrange(1550, 1950)) / 10,
-                measured_at=now - timedelta(days=rng.randrange(1, 10)),
-                recorded_by=staff,
-            )
+            weight = Decimal(rng.randrange(520, 1100)) / 10
+            height = Decimal(rng.randrange(1550, 1950)) / 10
+            # Weighed at the first visit (before the history's sessions) and again lately.
+            for days_ago in (25, rng.randrange(1, 10)):
+                BodyMeasurement.objects.create(
+                    patient=patient,
+                    weight_kg=weight,
+                    height_cm=height,
+                    measured_at=now - timedelta(days=days_ago),
+                    recorded_by=staff,
+                )
             answers = _answers(rng)
             result = screening_evaluate(
                 answers={k: bool(answers[k]) for k in ANSWER_KEYS},
@@ -201,99 +203,79 @@ def _vitals_row(rng: random.Random, minute: int) -> dict[str, Any]:
 @transaction.atomic
 def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
     """Courses of ketamine IV for half the patients: induction sessions over the last weeks,
-    each with vitals every 10 minutes. Runs only once (skips patients with a course)."""
+    each with vitals every 10 minutes. Runs only once (skips patients with a course).
+
+    Each session is planned by the dose service as of its own day (`dose_plan(at=...)`: the
+    screening and weight gates, the site's limits), and each vitals set is built by
+    `vitals_draft` (NEWS2 and the alert rules), so the history is what the service would have
+    written; only the clock is the past's."""
     rng = random.Random(11)  # noqa: S311 - demo data
     protocol = Protocol.objects.get(code="ket-iv-dep")
     now = timezone.now()
     created = 0
     for patient in patients[: len(patients) // 2]:
-        limits = protocol_limits(protocol, patient_policy(patient))
         if patient.courses.exists():
             continue
-        measurement = patient.measurements.first()
-        assert measurement is not None  # noqa: S101 - seeded above
         course = TreatmentCourse.objects.create(
             patient=patient, protocol=protocol, indication="trd", created_by=clinician
         )
         for number in range(rng.randrange(2, 7)):
             day = now - timedelta(days=20 - number * 2 - rng.randrange(0, 2))
             started = day.replace(hour=9 + number % 6, minute=0, second=0, microsecond=0)
-            result = dose_calculate(
-                limits=limits,
-                dose=protocol.default_dose,
-                weight_kg=measurement.weight_kg,
-                concentration_mg_per_ml=protocol.default_concentration_mg_per_ml,
-            )
-            session = InfusionSession.objects.create(
+            plan = dose_plan(course=course, dose=protocol.default_dose, at=started)
+            session = session_draft(
                 course=course,
-                status=SessionStatus.DISCHARGED,
-                measurement=measurement,
-                weight_kg=measurement.weight_kg,
-                dose=result.dose,
-                dose_unit=result.unit,
-                concentration_mg_per_ml=result.concentration_mg_per_ml,
-                total_dose_mg=result.total_dose_mg,
-                rate_mg_per_h=result.rate_mg_per_h,
-                volume_ml=result.volume_ml,
-                rate_ml_per_h=result.rate_ml_per_h,
-                hard_max_at_creation=protocol.hard_max,
+                plan=plan,
                 created_by=nurse,
+                status=SessionStatus.DISCHARGED,
                 started_at=started,
-                dosing_ended_at=started + timedelta(minutes=40),
-                actual_dose_mg=result.total_dose_mg,
+                dosing_ended_at=started + timedelta(minutes=protocol.duration_minutes or 0),
+                actual_dose_mg=plan.result.total_dose_mg,
                 signed_at=started + timedelta(minutes=110),
                 signed_by=nurse,
             )
+            session.save()
             _seed_session_vitals(rng, session, started, nurse)
             created += 1
     return created
 
 
 def _seed_session_vitals(rng: random.Random, session: InfusionSession, started: datetime, nurse: User) -> None:
+    """A set before start, every 10 minutes of the infusion, every 15 of observation and at
+    discharge; their alerts (the same rules as a typed set) were dealt with at the time."""
     baseline = None
     policy = patient_policy(session.course.patient)
     for minute in (-5, 10, 20, 30, 40, 55, 70, 85, 100):
         phase = "baseline" if minute < 0 else "running" if minute <= 40 else "observation"
         if minute == 100:
             phase = "discharge"
-        values = _vitals_row(rng, minute)
-        score = news2_score(
-            respiratory_rate=values["respiratory_rate"],
-            spo2=values["spo2"],
-            on_oxygen=False,
-            systolic=values["systolic"],
-            heart_rate=values["heart_rate"],
-            consciousness="A",
-            temperature_c=Decimal("36.6"),
-            count_consciousness=phase in ("baseline", "discharge"),
-            emergency_at=policy.news2_emergency_at,
-            high_at=policy.news2_high_at,
-        )
+        draft = vitals_draft(_vitals_row(rng, minute), phase=phase, baseline=baseline, policy=policy)
+        at = started + timedelta(minutes=minute)
         vital = VitalSign.objects.create(
             session=session,
-            recorded_at=started + timedelta(minutes=minute),
+            recorded_at=at,
             recorded_by=nurse,
             phase=phase,
-            news2_score=score.score,
-            news2_risk=score.risk,
-            **values,
+            news2_score=draft.news2.score,
+            news2_risk=draft.news2.risk,
+            **draft.values,
         )
-        for draft in vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy):
+        for alert in draft.alerts:
             Alert.objects.create(
                 session=session,
                 vital=vital,
-                rule=draft.rule,
-                severity=draft.severity,
-                message=draft.message,
-                raised_at=vital.recorded_at,
+                rule=alert.rule,
+                severity=alert.severity,
+                message=alert.message,
+                raised_at=at,
                 status="resolved",
                 acknowledged_by=nurse,
-                acknowledged_at=vital.recorded_at,
+                acknowledged_at=at,
                 resolved_by=nurse,
-                resolved_at=vital.recorded_at,
+                resolved_at=at,
             )
         if phase == "baseline":
-            baseline = values
+            baseline = baseline_values(draft.values)
 
 
 # PHQ-9 trajectories (CLINICAL.md §5): how the patient's scores move over the induction.

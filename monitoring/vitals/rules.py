@@ -1,4 +1,5 @@
-"""Vitals validation and the per-set alert rules (CLINICAL.md §3). Pure functions."""
+"""Vitals validation, NEWS2 and the per-set alert rules (CLINICAL.md §3). Pure functions:
+`vitals_record` and the demo's back-dated history both build a set with `vitals_draft`."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,9 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from clinic.policy import ClinicalPolicy
-from monitoring.vitals.news2 import News2
+from monitoring.vitals.news2 import News2, news2_score
 
 REQUIRED = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
+VITAL_FIELDS = (*REQUIRED, "temperature_c", "consciousness", "on_oxygen", "moaas")
+# NEWS2 consciousness counts only before start and at discharge (CLINICAL.md §3: ketamine
+# dissociation is expected during the infusion and observation).
+CONSCIOUSNESS_PHASES = ("baseline", "discharge")
 
 
 def vitals_validate(values: dict[str, Any], *, policy: ClinicalPolicy, now: datetime) -> dict[str, str]:
@@ -118,3 +123,46 @@ def vitals_alerts(
     if values.get("moaas") == 0 or values.get("consciousness") == "U":
         drafts.append(AlertDraft("unresponsive", "emergency", "Patient unresponsive (MOAA/S 0 or ACVPU U)."))
     return drafts
+
+
+@dataclass(frozen=True)
+class VitalsDraft:
+    """One set as it will be stored: its values, its NEWS2 and the alerts it raises."""
+
+    values: dict[str, Any]
+    news2: News2
+    alerts: list[AlertDraft]
+
+
+def vitals_draft(
+    row: dict[str, Any], *, phase: str, baseline: dict[str, Any] | None, policy: ClinicalPolicy
+) -> VitalsDraft:
+    """A validated row (see `vitals_validate`) scored and judged: NEWS2 (consciousness counted
+    only in CONSCIOUSNESS_PHASES) and the alerts of CLINICAL.md §3. `baseline`: the systolic,
+    diastolic and heart rate of the session's baseline set, if any."""
+    values: dict[str, Any] = {name: row.get(name) for name in VITAL_FIELDS}
+    values["consciousness"] = values["consciousness"] or "A"
+    values["on_oxygen"] = bool(values["on_oxygen"])
+    score = news2_score(
+        respiratory_rate=values["respiratory_rate"],
+        spo2=values["spo2"],
+        on_oxygen=values["on_oxygen"],
+        systolic=values["systolic"],
+        heart_rate=values["heart_rate"],
+        consciousness=values["consciousness"],
+        temperature_c=values["temperature_c"],
+        count_consciousness=phase in CONSCIOUSNESS_PHASES,
+        emergency_at=policy.news2_emergency_at,
+        high_at=policy.news2_high_at,
+    )
+    alerts = vitals_alerts(values=values, phase=phase, baseline=baseline, news2=score, policy=policy)
+    return VitalsDraft(values=values, news2=score, alerts=alerts)
+
+
+def baseline_values(values: Any) -> dict[str, Any] | None:
+    """What the rise-from-baseline rule compares with: a set's (an object or a dict) systolic,
+    diastolic and heart rate."""
+    if values is None:
+        return None
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return {"systolic": get("systolic"), "diastolic": get("diastolic"), "heart_rate": get("heart_rate")}

@@ -1,7 +1,8 @@
 """Every write at the chair: vitals and the alerts they raise."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,21 +20,9 @@ from infusions.sessions.selectors import session_policy
 from monitoring.alerts.models import Alert, AlertRule, AlertStatus
 from monitoring.alerts.services import vitals_overdue_resolve
 from monitoring.vitals.models import VitalSign, VitalsPhase, VitalsSchedule
-from monitoring.vitals.news2 import news2_score
-from monitoring.vitals.rules import vitals_alerts, vitals_validate
+from monitoring.vitals.rules import VITAL_FIELDS, baseline_values, vitals_draft, vitals_validate
 from monitoring.vitals.schedule import ScheduleFacts, VitalsDue, observation_ends_at, vitals_next_due
 
-VITAL_FIELDS = (
-    "systolic",
-    "diastolic",
-    "heart_rate",
-    "spo2",
-    "respiratory_rate",
-    "temperature_c",
-    "consciousness",
-    "on_oxygen",
-    "moaas",
-)
 PHASE_BY_STATUS = {
     SessionStatus.PLANNED: VitalsPhase.BASELINE,
     SessionStatus.PRECHECKED: VitalsPhase.BASELINE,
@@ -42,8 +31,6 @@ PHASE_BY_STATUS = {
     SessionStatus.COMPLETED: VitalsPhase.OBSERVATION,
     SessionStatus.STOPPED: VitalsPhase.OBSERVATION,
 }
-# NEWS2 consciousness counts only before start and at discharge (CLINICAL.md §3).
-CONSCIOUSNESS_PHASES = (VitalsPhase.BASELINE, VitalsPhase.DISCHARGE)
 
 
 @dataclass(frozen=True)
@@ -52,10 +39,72 @@ class RecordedVitals:
     alerts: list[Alert]
 
 
-def _baseline_values(vital: VitalSign | None) -> dict[str, Any] | None:
-    if vital is None:
-        return None
-    return {"systolic": vital.systolic, "diastolic": vital.diastolic, "heart_rate": vital.heart_rate}
+def _locked_session(session: InfusionSession | int) -> InfusionSession:
+    session = (
+        InfusionSession.objects.select_for_update(of=("self",))
+        .select_related("course__patient__site", "course__protocol")
+        .get(pk=session if isinstance(session, int) else session.pk)
+    )
+    if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
+        raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
+    return session
+
+
+def _validate(rows: list[dict[str, Any]], policy: ClinicalPolicy, now: datetime) -> None:
+    """Impossible values refuse the whole request, one message per field (`<row>.<field>` in a batch)."""
+    errors: dict[str, Any] = {}
+    for index, row in enumerate(rows):
+        row_errors = vitals_validate(row, policy=policy, now=now)
+        errors.update({(f"{index}.{k}" if len(rows) > 1 else k): [v] for k, v in row_errors.items()})
+    if errors:
+        raise ValidationError(errors)
+
+
+def _phase_of(session: InfusionSession, phase: str | None) -> Callable[[datetime], str]:
+    """The phase of a set taken at a time: the given one, else the session's status's; after
+    dosing, a set taken once the observation time has passed is the discharge set."""
+    status_phase = PHASE_BY_STATUS[SessionStatus(session.status)]
+    observation_end = (
+        observation_ends_at(session.dosing_ended_at, session.course.protocol.observation_minutes)
+        if session.dosing_ended_at is not None
+        else None
+    )
+
+    def row_phase(recorded_at: datetime) -> str:
+        if phase:
+            return phase
+        if status_phase == VitalsPhase.OBSERVATION and observation_end and recorded_at >= observation_end:
+            return VitalsPhase.DISCHARGE
+        return status_phase
+
+    return row_phase
+
+
+@dataclass
+class _SessionState:
+    """What the rules need of the session's earlier sets: its baseline and its unresolved alerts."""
+
+    baseline: dict[str, Any] | None
+    open_rules: set[str]
+    overdue_unresolved: bool
+
+    @classmethod
+    def read(cls, session: InfusionSession) -> "_SessionState":
+        baseline_vital = (
+            VitalSign.objects.filter(session=session, phase=VitalsPhase.BASELINE, superseded_by__isnull=True)
+            .order_by("-recorded_at", "-id")
+            .first()
+        )
+        unresolved = list(
+            Alert.objects.filter(session=session, status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)).values_list(
+                "rule", "status"
+            )
+        )
+        return cls(
+            baseline=baseline_values(baseline_vital),
+            open_rules={rule for rule, status in unresolved if status == AlertStatus.OPEN},
+            overdue_unresolved=any(rule == AlertRule.VITALS_OVERDUE for rule, _ in unresolved),
+        )
 
 
 @transaction.atomic
@@ -70,113 +119,49 @@ def vitals_record(
 ) -> list[RecordedVitals]:
     """Store one or more vitals sets, all or nothing, with their NEWS2 and alerts.
 
-    The phase follows the session's status unless given (a correction keeps its set's phase);
-    after dosing, a set taken once the observation time has passed is the discharge set.
+    The phase follows the session's status unless given (a correction keeps its set's phase).
     `session` may be an id (InfusionSession.DoesNotExist if there is none): the locked read
-    is then the only read of the session.
+    is then the only read of the session. An alert whose rule is already open on the session
+    is not raised again.
     """
-    session = (
-        InfusionSession.objects.select_for_update(of=("self",))
-        .select_related("course__patient__site", "course__protocol")
-        .get(pk=session if isinstance(session, int) else session.pk)
-    )
-    if session.signed_at is not None or session.status == SessionStatus.DISCHARGED:
-        raise ApplicationError("The session is signed; vitals can no longer be added.", rule="session_signed")
+    session = _locked_session(session)
     policy = session_policy(session)
     now = timezone.now()
-    errors: dict[str, Any] = {}
-    for index, row in enumerate(rows):
-        row_errors = vitals_validate(row, policy=policy, now=now)
-        if row_errors:
-            errors.update({(f"{index}.{k}" if len(rows) > 1 else k): [v] for k, v in row_errors.items()})
-    if errors:
-        raise ValidationError(errors)
-
-    status_phase = PHASE_BY_STATUS[SessionStatus(session.status)]
-    observation_end = (
-        observation_ends_at(session.dosing_ended_at, session.course.protocol.observation_minutes)
-        if session.dosing_ended_at is not None
-        else None
-    )
-
-    def row_phase(recorded_at: Any) -> str:
-        if phase:
-            return phase
-        if status_phase == VitalsPhase.OBSERVATION and observation_end and recorded_at >= observation_end:
-            return VitalsPhase.DISCHARGE
-        return status_phase
-
-    baseline_vital = (
-        VitalSign.objects.filter(session=session, phase=VitalsPhase.BASELINE, superseded_by__isnull=True)
-        .order_by("-recorded_at", "-id")
-        .first()
-    )
-    baseline = _baseline_values(baseline_vital)
-    unresolved = list(
-        Alert.objects.filter(session=session, status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)).values_list(
-            "rule", "status"
-        )
-    )
-    open_rules = {rule for rule, status in unresolved if status == AlertStatus.OPEN}
-    overdue_unresolved = any(rule == AlertRule.VITALS_OVERDUE for rule, _ in unresolved)
-    vitals: list[VitalSign] = []
-    drafts_per_row = []
+    _validate(rows, policy, now)
+    row_phase = _phase_of(session, phase)
+    state = _SessionState.read(session)
+    recorded: list[RecordedVitals] = []
     for row in sorted(rows, key=lambda r: r.get("recorded_at") or now):
-        this_phase = row_phase(row.get("recorded_at") or now)
-        values: dict[str, Any] = {name: row.get(name) for name in VITAL_FIELDS}
-        values["consciousness"] = values["consciousness"] or "A"
-        values["on_oxygen"] = bool(values["on_oxygen"])
-        score = news2_score(
-            respiratory_rate=values["respiratory_rate"],
-            spo2=values["spo2"],
-            on_oxygen=values["on_oxygen"],
-            systolic=values["systolic"],
-            heart_rate=values["heart_rate"],
-            consciousness=values["consciousness"],
-            temperature_c=values["temperature_c"],
-            count_consciousness=this_phase in CONSCIOUSNESS_PHASES,
-            emergency_at=policy.news2_emergency_at,
-            high_at=policy.news2_high_at,
-        )
+        recorded_at = row.get("recorded_at") or now
+        this_phase = row_phase(recorded_at)
+        draft = vitals_draft(row, phase=this_phase, baseline=state.baseline, policy=policy)
         vital = VitalSign(
             created_at=now,
             session=session,
-            recorded_at=row.get("recorded_at") or now,
+            recorded_at=recorded_at,
             recorded_by=actor,
             source=row.get("source") or "manual",
             phase=this_phase,
-            news2_score=score.score,
-            news2_risk=score.risk,
+            news2_score=draft.news2.score,
+            news2_risk=draft.news2.risk,
             supersedes=supersedes,
             correction_reason=correction_reason,
-            **values,
+            **draft.values,
         )
-        drafts = vitals_alerts(values=values, phase=this_phase, baseline=baseline, news2=score, policy=policy)
-        fresh = [d for d in drafts if d.rule not in open_rules]
-        open_rules.update(d.rule for d in fresh)
+        fresh = [d for d in draft.alerts if d.rule not in state.open_rules]
+        state.open_rules.update(d.rule for d in fresh)
         if this_phase == VitalsPhase.BASELINE:
-            baseline = _baseline_values(vital)
-        vitals.append(vital)
-        drafts_per_row.append(fresh)
-    rows_insert(vitals)
-    alerts: list[Alert] = []
-    recorded: list[RecordedVitals] = []
-    for vital, drafts in zip(vitals, drafts_per_row, strict=True):
-        row_alerts = [
+            state.baseline = baseline_values(vital)
+        alerts = [
             Alert(
-                session=session,
-                vital=vital,
-                rule=d.rule,
-                severity=d.severity,
-                message=d.message,
-                raised_at=vital.recorded_at,
+                session=session, vital=vital, rule=d.rule, severity=d.severity, message=d.message, raised_at=recorded_at
             )
-            for d in drafts
+            for d in fresh
         ]
-        alerts.extend(row_alerts)
-        recorded.append(RecordedVitals(vital=vital, alerts=row_alerts))
-    Alert.objects.bulk_create(alerts)
-    if overdue_unresolved:
+        recorded.append(RecordedVitals(vital=vital, alerts=alerts))
+    rows_insert([r.vital for r in recorded])
+    Alert.objects.bulk_create([alert for r in recorded for alert in r.alerts])
+    if state.overdue_unresolved:
         vitals_overdue_resolve(session=session, actor=actor, at=now)
     vitals_schedule_refresh(session=session)
     return recorded
