@@ -18,7 +18,7 @@ from clinic.models import Site, User
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse
-from infusions.sessions.services import session_create
+from infusions.sessions.services import course_create, session_create
 from monitoring.bedside.models import SessionAction, SessionEvent
 from monitoring.bedside.services import consent_record, escort_record
 from monitoring.vitals.services import vitals_record
@@ -68,9 +68,7 @@ def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -
     today_start = datetime.combine(now.astimezone(site.tz).date(), datetime.min.time(), tzinfo=site.tz)
     course = patient.courses.filter(protocol=protocol).order_by("created_at").first()
     if course is None:
-        course = TreatmentCourse.objects.create(
-            patient=patient, protocol=protocol, indication="trd", created_by=clinician, notes=MARKER
-        )
+        course = course_create(actor=clinician, patient=patient, protocol=protocol, indication="trd", notes=MARKER)
     _close_earlier(course, today_start, nurse)
     existing = _demo_sessions(course).filter(created_at__gte=today_start).first()
     if existing is not None:

@@ -18,8 +18,8 @@ from clinic.core.roles import Role
 from clinic.models import Chair, Site, StaffMember, User
 from clinic.policy import site_policy
 from infusions.protocols.models import Protocol
-from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse
-from infusions.sessions.services import dose_plan, session_draft
+from infusions.sessions.models import InfusionSession, SessionStatus
+from infusions.sessions.services import course_create, dose_plan, session_draft
 from monitoring.alerts.models import Alert
 from monitoring.vitals.models import VitalSign
 from monitoring.vitals.rules import baseline_values, vitals_draft
@@ -216,9 +216,7 @@ def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
     for patient in patients[: len(patients) // 2]:
         if patient.courses.exists():
             continue
-        course = TreatmentCourse.objects.create(
-            patient=patient, protocol=protocol, indication="trd", created_by=clinician
-        )
+        course = course_create(actor=clinician, patient=patient, protocol=protocol, indication="trd")
         for number in range(rng.randrange(2, 7)):
             day = now - timedelta(days=20 - number * 2 - rng.randrange(0, 2))
             started = day.replace(hour=9 + number % 6, minute=0, second=0, microsecond=0)
