@@ -4,6 +4,7 @@
 Every rule is the services' (infusions.scheduling.services, infusions.sessions.services): a refusal comes back as
 an error message on the page, with nothing booked."""
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -92,93 +93,159 @@ def _split(appointments: list[Appointment]) -> tuple[list[Appointment], list[App
     return upcoming, list(reversed(past))
 
 
+def _slot_rows(found: list[tuple[Any, datetime, datetime]]) -> list[dict[str, Any]]:
+    """Free slots as the booking pages offer them (a form value per chair and time)."""
+    return [
+        {"value": slot_value(chair, starts_at), "chair": chair, "starts_at": starts_at, "ends_at": ends_at}
+        for chair, starts_at, ends_at in found
+    ]
+
+
+def _search(site: Site, protocol: Any, patient: Any, start_date: date) -> list[tuple[Any, datetime, datetime]]:
+    start = _local_midnight(start_date, site)
+    end = start + timedelta(days=SEARCH_DAYS)
+    return booking.availability_search(
+        site=site, protocol=protocol, start=start, end=end, limit=SEARCH_LIMIT, patient=patient
+    )
+
+
+def _book_post(request: HttpRequest, user: Any, patient: Any, forms_: dict[str, Any]) -> HttpResponse | None:
+    """Book one appointment or a whole induction series; the redirect when done, else None
+    (the bound form in `forms_` carries the errors)."""
+    which = request.POST.get("form")
+    if which == "book":
+        form = forms_["book"] = BookForm(request.POST)
+        if not form.is_valid():
+            return None
+        chair, starts_at = form.cleaned_data["slot"]
+        appointment = call_service(
+            request,
+            booking.appointment_book,
+            form,
+            actor=user,
+            patient=patient,
+            chair=chair,
+            starts_at=starts_at,
+            protocol=form.cleaned_data["protocol"],
+            override_reason=form.cleaned_data["override_reason"],
+        )
+        if appointment is None:
+            return None
+        messages.success(
+            request, f"Booked {timezone.localtime(appointment.starts_at):%a %-d %b %H:%M} in {chair.name}."
+        )
+    elif which == "series":
+        series_form = forms_["series"] = SeriesForm(request.POST)
+        if not series_form.is_valid():
+            return None
+        values = series_form.cleaned_data
+        series = call_service(
+            request,
+            booking.appointment_series_book,
+            series_form,
+            actor=user,
+            patient=patient,
+            protocol=values["protocol"],
+            slots=values["slots"],
+            override_reason=values["override_reason"],
+        )
+        if series is None:
+            return None
+        messages.success(request, f"Booked a series of {len(values['slots'])} sessions.")
+    else:
+        return None
+    return redirect("infusions:book", patient_id=patient.pk)
+
+
 @role_required(*BOOKERS)
 def book(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The front desk's page for one patient: their appointments, a slot search, and booking
     one appointment or a whole induction series (all or nothing)."""
     user = page_user(request)
     patient = patient_get(user=user, patient_id=patient_id)
-    default_site = patient.site or staff_site(user)
     today = timezone.localdate()
     search = SlotSearchForm(
         request.GET or None,
-        initial={"site": default_site, "start_date": today + timedelta(days=1), "mode": "series"},
+        initial={"site": patient.site or staff_site(user), "start_date": today + timedelta(days=1), "mode": "series"},
     )
-    book_form, series_form = BookForm(), SeriesForm()
+    forms_: dict[str, Any] = {"book": BookForm(), "series": SeriesForm()}
     status = 200
     if request.method == "POST":
+        done = _book_post(request, user, patient, forms_)
+        if done is not None:
+            return done
         status = 400
-        if request.POST.get("form") == "book":
-            book_form = BookForm(request.POST)
-            if book_form.is_valid():
-                chair, starts_at = book_form.cleaned_data["slot"]
-                appointment = call_service(
-                    request,
-                    booking.appointment_book,
-                    book_form,
-                    actor=user,
-                    patient=patient,
-                    chair=chair,
-                    starts_at=starts_at,
-                    protocol=book_form.cleaned_data["protocol"],
-                    override_reason=book_form.cleaned_data["override_reason"],
-                )
-                if appointment is not None:
-                    local = timezone.localtime(appointment.starts_at)
-                    messages.success(request, f"Booked {local:%a %-d %b %H:%M} in {chair.name}.")
-                    return redirect("infusions:book", patient_id=patient.pk)
-        elif request.POST.get("form") == "series":
-            series_form = SeriesForm(request.POST)
-            if series_form.is_valid():
-                series = call_service(
-                    request,
-                    booking.appointment_series_book,
-                    series_form,
-                    actor=user,
-                    patient=patient,
-                    protocol=series_form.cleaned_data["protocol"],
-                    slots=series_form.cleaned_data["slots"],
-                    override_reason=series_form.cleaned_data["override_reason"],
-                )
-                if series is not None:
-                    count = len(series_form.cleaned_data["slots"])
-                    messages.success(request, f"Booked a series of {count} sessions.")
-                    return redirect("infusions:book", patient_id=patient.pk)
-    slots: list[dict[str, Any]] = []
+    found: list[tuple[Any, datetime, datetime]] = []
     proposal = None
     if search.is_valid():
         values = search.cleaned_data
-        site, protocol = values["site"], values["protocol"]
-        start = _local_midnight(values["start_date"], site)
         if values["mode"] == "single":
-            found = booking.availability_search(
-                site=site,
-                protocol=protocol,
-                start=start,
-                end=start + timedelta(days=SEARCH_DAYS),
-                limit=SEARCH_LIMIT,
-                patient=patient,
-            )
+            found = _search(values["site"], values["protocol"], patient, values["start_date"])
         else:
-            proposal = booking.series_propose(site=site, protocol=protocol, patient=patient, start=start)
+            start = _local_midnight(values["start_date"], values["site"])
+            proposal = booking.series_propose(
+                site=values["site"], protocol=values["protocol"], patient=patient, start=start
+            )
             found = proposal.slots
-        slots = [
-            {"value": slot_value(chair, starts_at), "chair": chair, "starts_at": starts_at, "ends_at": ends_at}
-            for chair, starts_at, ends_at in found
-        ]
     upcoming, past = _split(list(appointment_list(user=user, patient_id=patient.pk)))
     context = {
         "patient": patient,
         "search": search,
-        "slots": slots,
+        "slots": _slot_rows(found),
         "proposal": proposal,
-        "book_form": book_form,
-        "series_form": series_form,
+        "book_form": forms_["book"],
+        "series_form": forms_["series"],
         "upcoming": upcoming,
         "past": past,
         "query": request.GET.urlencode(),
     }
     return render(request, "infusions/book.html", context, status=status)
+
+
+# The steps on an appointment's page: the role set allowed, the form (class, prefix) and the
+# service with its arguments from the form's cleaned data.
+APPOINTMENT_STEPS: dict[str, tuple[tuple[str, ...], type[Any] | None, str | None, Callable[..., Any], Any]] = {
+    "move": (
+        BOOKERS,
+        MoveForm,
+        None,
+        booking.appointment_move,
+        lambda d: {"chair": d["slot"][0], "starts_at": d["slot"][1], "reason": d["reason"]},
+    ),
+    "cancel": (BOOKERS, ReasonForm, "cancel", booking.appointment_cancel, lambda d: {"reason": d["reason"]}),
+    "no_show": (
+        FRONT_OF_HOUSE,
+        OptionalReasonForm,
+        "no_show",
+        booking.appointment_no_show,
+        lambda d: {"reason": d["reason"]},
+    ),
+    "check_in": (FRONT_OF_HOUSE, None, None, booking.appointment_check_in, lambda d: {}),
+}
+
+
+def _appointment_step(
+    request: HttpRequest, user: Any, appointment: Appointment, action: str, forms_: dict[str, Any]
+) -> Any:
+    """Run one step through its service; the result, or None (errors on the bound form)."""
+    _roles, form_class, prefix, service, arguments = APPOINTMENT_STEPS[action]
+    form = None
+    if form_class is not None:
+        form = forms_[action] = form_class(request.POST, prefix=prefix)
+        if not form.is_valid():
+            return None
+    data = form.cleaned_data if form is not None else {}
+    return call_service(request, service, form, actor=user, appointment=appointment, **arguments(data))
+
+
+def _move_slots(appointment: Appointment, allowed: bool, move_search: MoveSearchForm) -> list[dict[str, Any]]:
+    """Free times to move a booked appointment to (when the role may move it)."""
+    if not (allowed and appointment.status == AppointmentStatus.BOOKED and appointment.protocol):
+        return []
+    if not move_search.is_valid():
+        return []
+    found = _search(appointment.site, appointment.protocol, appointment.patient, move_search.cleaned_data["start_date"])
+    return _slot_rows(found)
 
 
 @role_required(*roles.STAFF)
@@ -187,95 +254,32 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
     check in, no-show)."""
     user = page_user(request)
     appointment = appointment_get(user=user, appointment_id=appointment_id)
-    forms: dict[str, Any] = {
+    forms_: dict[str, Any] = {
         "move": MoveForm(),
         "cancel": ReasonForm(prefix="cancel"),
         "no_show": OptionalReasonForm(prefix="no_show"),
     }
-    status = 200
+    allowed = {action: user.role in step[0] for action, step in APPOINTMENT_STEPS.items()}
     action = request.POST.get("form") if request.method == "POST" else None
-    allowed = {
-        "move": user.role in BOOKERS,
-        "cancel": user.role in BOOKERS,
-        "check_in": user.role in FRONT_OF_HOUSE,
-        "no_show": user.role in FRONT_OF_HOUSE,
-    }
-    if action in allowed and not allowed[action]:
-        messages.error(request, "Your role may not do this.")
-        return redirect("infusions:appointment", appointment_id=appointment.pk)
-    done: Any = None
-    if action == "move":
-        move = forms["move"] = MoveForm(request.POST)
-        if move.is_valid():
-            chair, starts_at = move.cleaned_data["slot"]
-            done = call_service(
-                request,
-                booking.appointment_move,
-                move,
-                actor=user,
-                appointment=appointment,
-                starts_at=starts_at,
-                chair=chair,
-                reason=move.cleaned_data["reason"],
-            )
-    elif action == "cancel":
-        cancel = forms["cancel"] = ReasonForm(request.POST, prefix="cancel")
-        if cancel.is_valid():
-            done = call_service(
-                request,
-                booking.appointment_cancel,
-                cancel,
-                actor=user,
-                appointment=appointment,
-                reason=cancel.cleaned_data["reason"],
-            )
-    elif action == "no_show":
-        no_show = forms["no_show"] = OptionalReasonForm(request.POST, prefix="no_show")
-        if no_show.is_valid():
-            done = call_service(
-                request,
-                booking.appointment_no_show,
-                no_show,
-                actor=user,
-                appointment=appointment,
-                reason=no_show.cleaned_data["reason"],
-            )
-    elif action == "check_in":
-        done = call_service(request, booking.appointment_check_in, None, actor=user, appointment=appointment)
-    if done is not None:
-        messages.success(request, "Saved.")
-        return redirect("infusions:appointment", appointment_id=appointment.pk)
+    status = 200
+    if action in APPOINTMENT_STEPS:
+        if not allowed[action]:
+            messages.error(request, "Your role may not do this.")
+            return redirect("infusions:appointment", appointment_id=appointment.pk)
+        if _appointment_step(request, user, appointment, action, forms_) is not None:
+            messages.success(request, "Saved.")
+            return redirect("infusions:appointment", appointment_id=appointment.pk)
     if action:
         status = 400
     move_search = MoveSearchForm(request.GET or None, initial={"start_date": timezone.localdate()})
-    move_slots: list[dict[str, Any]] = []
-    if (
-        allowed["move"]
-        and appointment.status == AppointmentStatus.BOOKED
-        and appointment.protocol
-        and move_search.is_valid()
-    ):
-        start = _local_midnight(move_search.cleaned_data["start_date"], appointment.site)
-        found = booking.availability_search(
-            site=appointment.site,
-            protocol=appointment.protocol,
-            start=start,
-            end=start + timedelta(days=SEARCH_DAYS),
-            limit=SEARCH_LIMIT,
-            patient=appointment.patient,
-        )
-        move_slots = [
-            {"value": slot_value(chair, starts_at), "chair": chair, "starts_at": starts_at, "ends_at": ends_at}
-            for chair, starts_at, ends_at in found
-        ]
     context = {
         "appointment": appointment,
         "preparation": appointment_preparation(appointment),
         "events": list(appointment_events(appointment=appointment)),
-        "forms": forms,
+        "forms": forms_,
         "allowed": allowed,
         "move_search": move_search,
-        "move_slots": move_slots,
+        "move_slots": _move_slots(appointment, allowed["move"], move_search),
         "query": request.GET.urlencode(),
     }
     return render(request, "infusions/appointment.html", context, status=status)

@@ -174,6 +174,60 @@ def _lock_site(site: Site) -> Site:
     return Site.objects.select_for_update().get(pk=site.pk)
 
 
+def _booking_protocol(
+    *, patient: Patient, course: TreatmentCourse | None, protocol: Protocol | None
+) -> Protocol | None:
+    """The protocol an appointment is for: the course's when it belongs to one."""
+    if course is None:
+        return protocol
+    if course.patient_id != patient.pk:
+        raise ValidationError({"course": "This course belongs to another patient."})
+    if protocol is not None and protocol.pk != course.protocol_id:
+        raise ValidationError({"protocol": "This is not the course's protocol."})
+    return protocol or course.protocol
+
+
+def _booking_site(
+    *, patient: Patient, kind: str, chair: Chair | None, protocol: Protocol | None, site: Site | None
+) -> Site:
+    """What an appointment of `kind` needs (an infusion: an active protocol and a chair;
+    consults and calls: no chair), and the site it is at: the chair's, else the given one,
+    else the patient's."""
+    if kind not in AppointmentKind.values:
+        raise ValidationError({"kind": f"Must be one of {', '.join(AppointmentKind.values)}."})
+    if kind == AppointmentKind.INFUSION:
+        if chair is None:
+            raise ValidationError({"chair": "An infusion needs a chair."})
+        if protocol is None:
+            raise ValidationError({"protocol": "An infusion needs a protocol."})
+        if not protocol.is_active:
+            raise ValidationError({"protocol": "This protocol is retired."})
+    elif chair is not None:
+        raise ValidationError({"chair": "Consults and calls hold no chair."})
+    if chair is not None:
+        if site is not None and chair.site_id != site.pk:
+            raise ValidationError({"chair": "This chair belongs to another site."})
+        site = chair.site
+    site = site or patient.site
+    if site is None:
+        raise ValidationError({"site": "Give a site: the patient has none."})
+    return site
+
+
+def _booking_end(
+    *, site: Site, kind: str, protocol: Protocol | None, starts_at: datetime, ends_at: datetime | None
+) -> datetime:
+    """An infusion holds its chair for `chair_hold`; a consult or call ends at `ends_at` or
+    after its default length."""
+    if kind == AppointmentKind.INFUSION and protocol is not None:
+        return starts_at + chair_hold(site=site, protocol=protocol)
+    if ends_at is None:
+        return starts_at + timedelta(minutes=DEFAULT_MINUTES.get(AppointmentKind(kind), 30))
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "Must be after starts_at."})
+    return ends_at
+
+
 def _book(
     *,
     actor: User,
@@ -189,48 +243,21 @@ def _book(
     series: AppointmentSeries | None,
     notes: str,
 ) -> Appointment:
-    if kind not in AppointmentKind.values:
-        raise ValidationError({"kind": f"Must be one of {', '.join(AppointmentKind.values)}."})
+    """Check, lock the site, check against the calendar and the bookings, and save with its
+    history (the caller owns the transaction)."""
     if timezone.is_naive(starts_at):
         raise ValidationError({"starts_at": "Give a time with its UTC offset."})
-    if course is not None:
-        if course.patient_id != patient.pk:
-            raise ValidationError({"course": "This course belongs to another patient."})
-        if protocol is None:
-            protocol = course.protocol
-        elif protocol.pk != course.protocol_id:
-            raise ValidationError({"protocol": "This is not the course's protocol."})
-    if kind == AppointmentKind.INFUSION:
-        if chair is None:
-            raise ValidationError({"chair": "An infusion needs a chair."})
-        if protocol is None:
-            raise ValidationError({"protocol": "An infusion needs a protocol."})
-        if not protocol.is_active:
-            raise ValidationError({"protocol": "This protocol is retired."})
-    elif chair is not None:
-        raise ValidationError({"chair": "Consults and calls hold no chair."})
-    if chair is not None:
-        if site is not None and chair.site_id != site.pk:
-            raise ValidationError({"chair": "This chair belongs to another site."})
-        site = chair.site
-    if site is None:
-        site = patient.site
-    if site is None:
-        raise ValidationError({"site": "Give a site: the patient has none."})
+    protocol = _booking_protocol(patient=patient, course=course, protocol=protocol)
+    site = _booking_site(patient=patient, kind=kind, chair=chair, protocol=protocol, site=site)
     if starts_at < timezone.now():
         raise ApplicationError("That time has already passed.", rule="appointment_in_past")
     if chair is not None and not chair.is_active:
         raise ApplicationError("That chair is out of service.", rule="chair_inactive")
-
     site = _lock_site(site)
     stored_reason = ""
-    if kind == AppointmentKind.INFUSION and protocol is not None:
+    if kind == AppointmentKind.INFUSION:
         stored_reason = _check_screening(actor=actor, patient=patient, override_reason=override_reason)
-        ends_at = starts_at + chair_hold(site=site, protocol=protocol)
-    elif ends_at is None:
-        ends_at = starts_at + timedelta(minutes=DEFAULT_MINUTES.get(AppointmentKind(kind), 30))
-    elif ends_at <= starts_at:
-        raise ValidationError({"ends_at": "Must be after starts_at."})
+    ends_at = _booking_end(site=site, kind=kind, protocol=protocol, starts_at=starts_at, ends_at=ends_at)
     day = starts_at.astimezone(site.tz).date()
     calendar = site_calendar(site=site, first=day, last=day)
     _check_window(calendar=calendar, starts_at=starts_at, ends_at=ends_at)
