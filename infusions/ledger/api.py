@@ -5,6 +5,7 @@ reconcile sessions; admins receive, destroy, transfer, report losses, count and 
 export for an inspector. Front desk and patients have no access.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -374,135 +375,67 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         return dict(data.validated_data)
 
+    def _record(self, serializer_class: type[serializers.Serializer], service: Callable[..., LedgerEntry]) -> Response:
+        """Validate the input, look up what its ids name (a session, a container, witnesses:
+        400 when there is no such one), call the ledger service with the same field names."""
+        user = actor(self.request)
+        values = self._input(serializer_class)
+        if "session" in values:
+            values["session"] = _session(user, values["session"]) if values["session"] else None
+        if "container" in values:
+            values["container"] = _container(user, values["container"])
+        for field in ("witness", "second_witness"):
+            if field in values:
+                values[field] = _user(values[field], field)
+        return self._answer(service(actor=user, **values))
+
     @extend_schema(request=_SessionInput, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def open(self, request: Request) -> Response:
         """Draw drug from a container for a session (it leaves stock)."""
-        v = self._input(_SessionInput)
-        user = actor(request)
-        entry = ledger.ledger_open(
-            actor=user,
-            session=_session(user, v["session"]),
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        return self._record(_SessionInput, ledger.ledger_open)
 
     @extend_schema(request=_SessionInput, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def administer(self, request: Request) -> Response:
-        v = self._input(_SessionInput)
-        user = actor(request)
-        entry = ledger.ledger_administer(
-            actor=user,
-            session=_session(user, v["session"]),
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        """Record drug given to the patient of the session."""
+        return self._record(_SessionInput, ledger.ledger_administer)
 
     @extend_schema(request=WasteSerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def waste(self, request: Request) -> Response:
         """Waste drawn drug before a witness (another staff account, confirming with their password)."""
-        v = self._input(WasteSerializer)
-        user = actor(request)
-        entry = ledger.ledger_waste(
-            actor=user,
-            session=_session(user, v["session"]),
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            witness=_user(v["witness"], "witness"),
-            witness_password=v["witness_password"],
-            reason=v["reason"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        return self._record(WasteSerializer, ledger.ledger_waste)
 
     @extend_schema(request=DestroySerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"], url_path="destroy")
     def destroy_stock(self, request: Request) -> Response:
         """Destroy stock before two witnesses (both other staff accounts)."""
-        v = self._input(DestroySerializer)
-        user = actor(request)
-        entry = ledger.ledger_destroy(
-            actor=user,
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            witness=_user(v["witness"], "witness"),
-            witness_password=v["witness_password"],
-            second_witness=_user(v["second_witness"], "second_witness"),
-            second_witness_password=v["second_witness_password"],
-            reason=v["reason"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        return self._record(DestroySerializer, ledger.ledger_destroy)
 
     @extend_schema(request=TransferOutSerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"], url_path="transfer-out")
     def transfer_out(self, request: Request) -> Response:
-        v = self._input(TransferOutSerializer)
-        user = actor(request)
-        entry = ledger.ledger_transfer_out(
-            actor=user,
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            recipient=v["recipient"],
-            recipient_dea_number=v["recipient_dea_number"],
-            reason=v["reason"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        """Transfer stock out to another registrant."""
+        return self._record(TransferOutSerializer, ledger.ledger_transfer_out)
 
     @extend_schema(request=LossSerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def loss(self, request: Request) -> Response:
         """A loss or theft; the answer shows the DEA deadlines."""
-        v = self._input(LossSerializer)
-        user = actor(request)
-        entry = ledger.ledger_loss(
-            actor=user,
-            container=_container(user, v["container"]),
-            amount_mg=v["amount_mg"],
-            loss_kind=v["loss_kind"],
-            reason=v["reason"],
-            session=_session(user, v["session"]) if v.get("session") else None,
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        return self._record(LossSerializer, ledger.ledger_loss)
 
     @extend_schema(request=CountSerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def count(self, request: Request) -> Response:
         """An inventory count (initial, biennial, other; exact or estimated)."""
-        v = self._input(CountSerializer)
-        user = actor(request)
-        entry = ledger.ledger_count(
-            actor=user,
-            container=_container(user, v["container"]),
-            counted_mg=v["counted_mg"],
-            count_kind=v["count_kind"],
-            count_method=v["count_method"],
-            reason=v["reason"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        return self._record(CountSerializer, ledger.ledger_count)
 
     @extend_schema(request=AdjustmentSerializer, responses={201: EntrySerializer})
     @action(detail=False, methods=["post"])
     def adjustment(self, request: Request) -> Response:
-        v = self._input(AdjustmentSerializer)
-        user = actor(request)
-        entry = ledger.ledger_adjust(
-            actor=user,
-            container=_container(user, v["container"]),
-            change_mg=v["change_mg"],
-            reason=v["reason"],
-            occurred_at=v.get("occurred_at"),
-        )
-        return self._answer(entry)
+        """Bring the book balance to what is there (after a count), with a reason."""
+        return self._record(AdjustmentSerializer, ledger.ledger_adjust)
 
     @extend_schema(request=ReverseSerializer, responses={201: EntrySerializer})
     @action(detail=True, methods=["post"])

@@ -426,6 +426,7 @@ def _transition(
     reason: str = "",
     extra_fields: Sequence[str] = (),
 ) -> Appointment:
+    """Move a (locked) appointment to `to` with its history event."""
     if appointment.status not in allowed_from:
         raise ApplicationError(f"The appointment is {appointment.status}.", rule=rule)
     before = _snapshot(appointment)
@@ -472,45 +473,43 @@ def appointment_no_show(*, actor: User, appointment: Appointment, reason: str = 
     )
 
 
+def _step(actor: User, appointment: Appointment, allowed_from: tuple[str, ...], to: str, event: str) -> Appointment:
+    """A plain step of the visit: lock, check the status it comes from, move, record."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    return _transition(
+        actor=actor, appointment=appointment, allowed_from=allowed_from, to=to, event=event, rule="appointment_status"
+    )
+
+
 @transaction.atomic
 def appointment_check_in(*, actor: User, appointment: Appointment) -> Appointment:
     """The patient has arrived (the nurse's or front desk's step)."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    return _transition(
-        actor=actor,
-        appointment=appointment,
-        allowed_from=(AppointmentStatus.BOOKED,),
-        to=AppointmentStatus.CHECKED_IN,
-        event=AppointmentEventKind.CHECKED_IN,
-        rule="appointment_status",
+    return _step(
+        actor, appointment, (AppointmentStatus.BOOKED,), AppointmentStatus.CHECKED_IN, AppointmentEventKind.CHECKED_IN
     )
 
 
 @transaction.atomic
 def appointment_start(*, actor: User, appointment: Appointment) -> Appointment:
     """The session in this appointment has begun (called by the session's start)."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    return _transition(
-        actor=actor,
-        appointment=appointment,
-        allowed_from=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN),
-        to=AppointmentStatus.IN_PROGRESS,
-        event=AppointmentEventKind.STARTED,
-        rule="appointment_status",
+    return _step(
+        actor,
+        appointment,
+        (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN),
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentEventKind.STARTED,
     )
 
 
 @transaction.atomic
 def appointment_complete(*, actor: User, appointment: Appointment) -> Appointment:
     """The visit is over (called when the session is discharged or completed)."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    return _transition(
-        actor=actor,
-        appointment=appointment,
-        allowed_from=(AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS),
-        to=AppointmentStatus.COMPLETED,
-        event=AppointmentEventKind.COMPLETED,
-        rule="appointment_status",
+    return _step(
+        actor,
+        appointment,
+        (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS),
+        AppointmentStatus.COMPLETED,
+        AppointmentEventKind.COMPLETED,
     )
 
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
@@ -49,6 +49,7 @@ from monitoring.vitals.services import vitals_schedule_refresh
 from patients.selectors import measurement_latest
 
 S = SessionStatus
+RecordT = TypeVar("RecordT", bound=models.Model)
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     SessionAction.PRECHECK: ((S.PLANNED,), S.PRECHECKED),
@@ -474,6 +475,25 @@ def _not_future(value: datetime, field: str, session: InfusionSession) -> None:
         raise ValidationError({field: "This time is in the future."})
 
 
+def _open_record(
+    session: InfusionSession, at: datetime | None = None, field: str = ""
+) -> tuple[InfusionSession, datetime]:
+    """A record at the chair: the session locked and not signed; its time (now by default)
+    not in the future."""
+    session = _lock(session)
+    _refuse_if_signed(session)
+    at = at or timezone.now()
+    if field:
+        _not_future(at, field, session)
+    return session, at
+
+
+def _saved(record: RecordT) -> RecordT:
+    record.full_clean()
+    record.save()
+    return record
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -485,36 +505,34 @@ def consent_record(
     document_reference: str = "",
     note: str = "",
 ) -> SessionConsent:
-    session = _lock(session)
-    _refuse_if_signed(session)
-    obtained_at = obtained_at or timezone.now()
-    _not_future(obtained_at, "obtained_at", session)
-    consent = SessionConsent(
-        session=session,
-        given=given,
-        method=method,
-        obtained_at=obtained_at,
-        document_reference=document_reference.strip(),
-        note=note.strip(),
-        recorded_by=actor,
+    session, obtained_at = _open_record(session, obtained_at, "obtained_at")
+    return _saved(
+        SessionConsent(
+            session=session,
+            given=given,
+            method=method,
+            obtained_at=obtained_at,
+            document_reference=document_reference.strip(),
+            note=note.strip(),
+            recorded_by=actor,
+        )
     )
-    consent.full_clean()
-    consent.save()
-    return consent
 
 
 @transaction.atomic
 def escort_record(
     *, actor: User, session: InfusionSession, name: str, phone: str, relationship: str = ""
 ) -> SessionEscort:
-    session = _lock(session)
-    _refuse_if_signed(session)
-    escort = SessionEscort(
-        session=session, name=name.strip(), phone=phone.strip(), relationship=relationship.strip(), recorded_by=actor
+    session, _ = _open_record(session)
+    return _saved(
+        SessionEscort(
+            session=session,
+            name=name.strip(),
+            phone=phone.strip(),
+            relationship=relationship.strip(),
+            recorded_by=actor,
+        )
     )
-    escort.full_clean()
-    escort.save()
-    return escort
 
 
 @transaction.atomic
@@ -527,18 +545,14 @@ def side_effect_record(
     onset_at: datetime | None = None,
     note: str = "",
 ) -> SideEffect:
-    session = _lock(session)
-    _refuse_if_signed(session)
-    onset_at = onset_at or timezone.now()
-    _not_future(onset_at, "onset_at", session)
+    session, onset_at = _open_record(session, onset_at, "onset_at")
     if kind == "other" and not note.strip():
         raise ValidationError({"note": "Describe the side effect."})
-    effect = SideEffect(
-        session=session, kind=kind, severity=severity, onset_at=onset_at, note=note.strip(), recorded_by=actor
+    return _saved(
+        SideEffect(
+            session=session, kind=kind, severity=severity, onset_at=onset_at, note=note.strip(), recorded_by=actor
+        )
     )
-    effect.full_clean()
-    effect.save()
-    return effect
 
 
 @transaction.atomic
@@ -553,23 +567,19 @@ def intervention_record(
     given_at: datetime | None = None,
     reason: str = "",
 ) -> Intervention:
-    session = _lock(session)
-    _refuse_if_signed(session)
-    given_at = given_at or timezone.now()
-    _not_future(given_at, "given_at", session)
-    intervention = Intervention(
-        session=session,
-        drug=drug.strip(),
-        dose=dose,
-        dose_unit=dose_unit.strip(),
-        route=route,
-        given_at=given_at,
-        reason=reason.strip(),
-        recorded_by=actor,
+    session, given_at = _open_record(session, given_at, "given_at")
+    return _saved(
+        Intervention(
+            session=session,
+            drug=drug.strip(),
+            dose=dose,
+            dose_unit=dose_unit.strip(),
+            route=route,
+            given_at=given_at,
+            reason=reason.strip(),
+            recorded_by=actor,
+        )
     )
-    intervention.full_clean()
-    intervention.save()
-    return intervention
 
 
 @transaction.atomic
@@ -578,10 +588,7 @@ def amendment_record(*, actor: User, session: InfusionSession, text: str) -> Ses
     session = _lock(session)
     if not text.strip():
         raise ValidationError({"text": "Write the amendment."})
-    amendment = SessionAmendment(session=session, text=text.strip(), recorded_by=actor)
-    amendment.full_clean()
-    amendment.save()
-    return amendment
+    return _saved(SessionAmendment(session=session, text=text.strip(), recorded_by=actor))
 
 
 # ---- the esketamine REMS monitoring form --------------------------------------------------------

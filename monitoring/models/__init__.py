@@ -1,37 +1,12 @@
-"""Every model of `monitoring`, imported explicitly from its feature package so that Django
-registers them under the `monitoring` app label (tables and migrations unchanged)."""
+"""The models of `monitoring`, one module per feature package, imported here so that Django
+registers them under the `monitoring` app label (tables and migrations unchanged). Import a
+model from its package (`monitoring.vitals.models`), not from here."""
 
-from monitoring.alerts.models import Alert, AlertEscalation
-from monitoring.audit.models import PatientAccessLog
-from monitoring.bedside.models import (
-    Intervention,
-    RemsMonitoringForm,
-    SessionAmendment,
-    SessionConsent,
-    SessionEscort,
-    SessionEvent,
-    SideEffect,
-)
-from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
-from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
-from monitoring.vitals.models import VitalSign, VitalsSchedule
+from monitoring.alerts import models as alerts
+from monitoring.audit import models as audit
+from monitoring.bedside import models as bedside
+from monitoring.followups import models as followups
+from monitoring.outcomes import models as outcomes
+from monitoring.vitals import models as vitals
 
-__all__ = [
-    "VitalSign",
-    "VitalsSchedule",
-    "Alert",
-    "AlertEscalation",
-    "SessionEvent",
-    "SessionConsent",
-    "SessionEscort",
-    "SideEffect",
-    "Intervention",
-    "SessionAmendment",
-    "RemsMonitoringForm",
-    "FollowUp",
-    "FollowUpEvent",
-    "FollowUpDelivery",
-    "MaintenanceRecommendation",
-    "MaintenanceDecision",
-    "PatientAccessLog",
-]
+__all__ = ["alerts", "audit", "bedside", "followups", "outcomes", "vitals"]
