@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import STAFF
 from clinic.core.security import token_is_expired
@@ -35,9 +35,8 @@ class TokenApi(APIView):
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        user = serializer.validated_data["user"]
+        serializer = validated(AuthTokenSerializer, request.data, context={"request": request})
+        user = serializer["user"]
         token, _ = Token.objects.get_or_create(user=user)
         if token_is_expired(token):
             token.delete()

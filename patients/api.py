@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, DEMOGRAPHICS, PATIENT, STAFF
 from clinic.models import Site
@@ -149,9 +149,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})
     def create(self, request: Request) -> Response:
-        data = PatientCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        patient = services.patient_create(actor=actor(request), **data.validated_data)
+        data = validated(PatientCreateSerializer, request.data)
+        patient = services.patient_create(actor=actor(request), **data)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PatientUpdateSerializer, responses={200: PatientSerializer})
@@ -166,9 +165,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"], url_path="portal-account")
     def portal_account(self, request: Request, pk: str) -> Response:
         patient = self.get_object()
-        data = PortalAccountSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.patient_portal_account_create(actor=actor(request), patient=patient, **data.validated_data)
+        data = validated(PortalAccountSerializer, request.data)
+        services.patient_portal_account_create(actor=actor(request), patient=patient, **data)
         patient.refresh_from_db()
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
@@ -180,9 +178,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if request.method == "GET":
             rows = selectors.measurement_list(patient=patient)
             return Response(MeasurementSerializer(rows, many=True).data)
-        data = MeasurementCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(MeasurementCreateSerializer, request.data)
+        values = data
         measurement = services.measurement_record(
             actor=actor(request),
             patient=patient,
@@ -200,13 +197,12 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         patient = self.get_object()
         if request.method == "GET":
             return Response(ScreeningSerializer(selectors.screening_list(patient=patient), many=True).data)
-        data = ScreeningCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ScreeningCreateSerializer, request.data)
         screening = services.screening_record(
             actor=actor(request),
             patient=patient,
-            answers=data.validated_data["answers"],
-            screened_at=data.validated_data.get("screened_at"),
+            answers=data["answers"],
+            screened_at=data.get("screened_at"),
         )
         return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -274,9 +270,8 @@ class _AssessmentsApi(generics.GenericAPIView):
 
     def _create(self, request: Request) -> Response:
         patient = self.patient()
-        data = self.create_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(self.create_serializer, request.data)
+        values = data
         assessment = services.assessment_record(
             actor=actor(request),
             patient=patient,

@@ -54,3 +54,11 @@ class PackageRouter(DefaultRouter):
     the API had; the browsable root listing them all is `config/api_router.py`'s."""
 
     include_root_view = False
+
+
+def validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> Any:
+    """An input serializer's validated data (a dict; a list with many=True), or a 400 with a
+    message per field."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN, CLINICAL, LEDGER
@@ -264,12 +264,6 @@ class ExportQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False)
 
 
-def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    data = serializer_class(data=request.query_params)
-    data.is_valid(raise_exception=True)
-    return dict(data.validated_data)
-
-
 def _container(user: User, container_id: int) -> ControlledContainer:
     try:
         return ledger_selectors.container_get(user=user, container_id=container_id)
@@ -303,7 +297,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = ControlledContainer.objects.none()
 
     def get_queryset(self) -> QuerySet[ControlledContainer]:
-        params = _params(ContainerQuerySerializer, self.request) if self.action == "list" else {}
+        params = validated(ContainerQuerySerializer, self.request.query_params) if self.action == "list" else {}
         return ledger_selectors.container_list(
             user=actor(self.request),
             site_id=params.get("site"),
@@ -320,9 +314,8 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(request=ReceiveSerializer, responses={201: ContainerSerializer(many=True)})
     def create(self, request: Request) -> Response:
-        data = ReceiveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        containers = ledger.ledger_receive(actor=actor(request), **data.validated_data)
+        data = validated(ReceiveSerializer, request.data)
+        containers = ledger.ledger_receive(actor=actor(request), **data)
         rows = ledger_selectors.container_list(user=actor(request), ids=[c.pk for c in containers])
         return Response(ContainerSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
@@ -348,7 +341,7 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = LedgerEntry.objects.none()
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
-        params = _params(EntryQuerySerializer, self.request) if self.action == "list" else {}
+        params = validated(EntryQuerySerializer, self.request.query_params) if self.action == "list" else {}
         return ledger_selectors.entry_list(
             user=actor(self.request),
             container_id=params.get("container"),
@@ -370,16 +363,11 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         entry = ledger_selectors.entry_get(user=actor(self.request), entry_id=entry.pk)
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
-    def _input(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-        data = serializer_class(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        return dict(data.validated_data)
-
     def _record(self, serializer_class: type[serializers.Serializer], service: Callable[..., LedgerEntry]) -> Response:
         """Validate the input, look up what its ids name (a session, a container, witnesses:
         400 when there is no such one), call the ledger service with the same field names."""
         user = actor(self.request)
-        values = self._input(serializer_class)
+        values = dict(validated(serializer_class, self.request.data))
         if "session" in values:
             values["session"] = _session(user, values["session"]) if values["session"] else None
         if "container" in values:
@@ -441,7 +429,7 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str) -> Response:
         """Cancel this entry with a reversing one (the original stays)."""
-        v = self._input(ReverseSerializer)
+        v = dict(validated(ReverseSerializer, self.request.data))
         entry = ledger.ledger_reverse(actor=actor(request), entry=self.get_object(), reason=v["reason"])
         return self._answer(entry)
 
@@ -483,9 +471,8 @@ class SessionReconcileApi(APIView):
     def post(self, request: Request, session_pk: int) -> Response:
         user = actor(request)
         session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
-        data = ReconcileSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        reconciliation = ledger.ledger_reconcile(actor=user, session=session, note=data.validated_data["note"])
+        data = validated(ReconcileSerializer, request.data)
+        reconciliation = ledger.ledger_reconcile(actor=user, session=session, note=data["note"])
         return Response(ReconciliationSerializer(reconciliation).data, status=status.HTTP_201_CREATED)
 
 
@@ -499,7 +486,7 @@ class DiscrepancyListApi(APIView):
 
     @extend_schema(parameters=[DiscrepancyQuerySerializer], responses={200: ReconciliationSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        params = _params(DiscrepancyQuerySerializer, request)
+        params = validated(DiscrepancyQuerySerializer, request.query_params)
         rows = ledger_selectors.discrepancy_list(user=actor(request), open_only=params["open"])
         return Response(ReconciliationSerializer(rows, many=True).data)
 
@@ -516,7 +503,7 @@ class BalanceApi(APIView):
 
     @extend_schema(parameters=[BalanceQuerySerializer], responses={200: BalanceSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        params = _params(BalanceQuerySerializer, request)
+        params = validated(BalanceQuerySerializer, request.query_params)
         rows = ledger_selectors.balance_summary(user=actor(request), site_id=params.get("site"))
         return Response(BalanceSerializer(rows, many=True).data)
 
@@ -535,7 +522,7 @@ class ExportApi(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        params = _params(ExportQuerySerializer, request)
+        params = validated(ExportQuerySerializer, request.query_params)
         rows = ledger_selectors.export_rows(
             user=actor(request), site_id=params.get("site"), since=params.get("since"), until=params.get("until")
         )

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE, PATIENT, STAFF, Role
 from clinic.models import Chair, Site
@@ -311,9 +311,8 @@ class AvailabilityApi(APIView):
 
     @extend_schema(parameters=[AvailabilityQuerySerializer], responses={200: AvailabilitySlotSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        query = AvailabilityQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
+        query = validated(AvailabilityQuerySerializer, request.query_params)
+        values = query
         slots = booking.availability_search(
             site=values["site"],
             protocol=values["protocol"],
@@ -343,9 +342,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = AppointmentSerializer
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        query = AppointmentListQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
+        query = validated(AppointmentListQuerySerializer, self.request.query_params)
+        values = query
         return appointment_list(
             user=actor(self.request),
             site_id=values.get("site"),
@@ -364,9 +362,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer})
     def create(self, request: Request) -> Response:
-        data = AppointmentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(AppointmentCreateSerializer, request.data)
+        values = data
         appointment = booking.appointment_book(
             actor=actor(request),
             patient=values["patient"],
@@ -391,9 +388,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=False, methods=["post"])
     def series(self, request: Request) -> Response:
-        data = AppointmentSeriesCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(AppointmentSeriesCreateSerializer, request.data)
+        values = data
         series = booking.appointment_series_book(
             actor=actor(request),
             patient=values["patient"],
@@ -419,9 +415,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=False, methods=["get"], url_path="series/proposal")
     def series_proposal(self, request: Request) -> Response:
-        query = AppointmentSeriesProposalQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = query.validated_data
+        query = validated(AppointmentSeriesProposalQuerySerializer, request.query_params)
+        values = query
         patient: Patient = values["patient"]
         site = values.get("site") or patient.site
         if site is None:
@@ -446,9 +441,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = AppointmentMoveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(AppointmentMoveSerializer, request.data)
+        values = data
         appointment = booking.appointment_move(
             actor=actor(request),
             appointment=appointment,
@@ -462,22 +456,16 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = AppointmentCancelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        appointment = booking.appointment_cancel(
-            actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
-        )
+        data = validated(AppointmentCancelSerializer, request.data)
+        appointment = booking.appointment_cancel(actor=actor(request), appointment=appointment, reason=data["reason"])
         return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(request=AppointmentNoShowSerializer, responses={200: AppointmentSerializer})
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request: Request, pk: str) -> Response:
         appointment = self.get_object()
-        data = AppointmentNoShowSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        appointment = booking.appointment_no_show(
-            actor=actor(request), appointment=appointment, reason=data.validated_data["reason"]
-        )
+        data = validated(AppointmentNoShowSerializer, request.data)
+        appointment = booking.appointment_no_show(actor=actor(request), appointment=appointment, reason=data["reason"])
         return Response(AppointmentSerializer(appointment, context={"request": request}).data)
 
     @extend_schema(request=None, responses={200: AppointmentSerializer})
@@ -500,10 +488,9 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=False, methods=["get"])
     def board(self, request: Request) -> Response:
-        query = DayBoardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        site: Site = query.validated_data["site"]
-        day = query.validated_data.get("date") or timezone.now().astimezone(site.tz).date()
+        query = validated(DayBoardQuerySerializer, request.query_params)
+        site: Site = query["site"]
+        day = query.get("date") or timezone.now().astimezone(site.tz).date()
         return Response(DayBoardSerializer(day_board(site=site, day=day)).data)
 
 

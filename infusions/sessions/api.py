@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER
 from infusions.protocols.models import Protocol
@@ -139,9 +139,8 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(request=CourseCreateSerializer, responses={201: CourseSerializer})
     def create(self, request: Request) -> Response:
-        data = CourseCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        course = services.course_create(actor=actor(request), **data.validated_data)
+        data = validated(CourseCreateSerializer, request.data)
+        course = services.course_create(actor=actor(request), **data)
         return Response(CourseSerializer(course).data, status=status.HTTP_201_CREATED)
 
 
@@ -188,9 +187,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer})
     def create(self, request: Request) -> Response:
-        data = SessionCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(SessionCreateSerializer, request.data)
+        values = data
         course = self._course(values["course"])
         session = services.session_create(
             actor=actor(request),
@@ -205,9 +203,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(parameters=[DosePreviewQuerySerializer], responses={200: DoseFiguresSerializer})
     @action(detail=False, methods=["get"], url_path="dose-preview")
     def dose_preview(self, request: Request) -> Response:
-        data = DosePreviewQuerySerializer(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(DosePreviewQuerySerializer, request.query_params)
+        values = data
         plan = services.dose_plan(
             course=self._course(values["course"]),
             dose=values["dose"],
@@ -219,9 +216,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         session = self.get_object()
-        data = ApproveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        session = services.session_approve(actor=actor(request), session=session, reason=data.validated_data["reason"])
+        data = validated(ApproveSerializer, request.data)
+        session = services.session_approve(actor=actor(request), session=session, reason=data["reason"])
         return Response(SessionSerializer(session).data)
 
     def _appointment(self, appointment_id: int | None) -> Appointment | None:

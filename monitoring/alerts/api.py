@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER
 from monitoring.alerts.models import Alert, AlertEscalation, AlertStatus
@@ -78,9 +78,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         """The cause is dealt with (resolving an open alert acknowledges it too)."""
-        data = AlertResolveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        alert = alert_resolve(actor=actor(request), alert=self.get_object(), note=data.validated_data["note"])
+        data = validated(AlertResolveSerializer, request.data)
+        alert = alert_resolve(actor=actor(request), alert=self.get_object(), note=data["note"])
         return Response(AlertSerializer(alert).data)
 
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from clinic.core.api import validated
 from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN
@@ -49,9 +50,8 @@ class AuditHistoryApi(APIView):
 
     @extend_schema(parameters=[HistoryQuerySerializer], responses=EXPORT_RESPONSES)
     def get(self, request: Request) -> Any:
-        data = HistoryQuerySerializer(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(HistoryQuerySerializer, request.query_params)
+        v = data
         rows = audit.history_rows(since=v.get("since"), until=v.get("until"), model=v.get("model"))
         return export_response(v["file_format"], "audit-history", audit.HISTORY_COLUMNS, rows)
 
@@ -64,9 +64,8 @@ class AuditAccessApi(APIView):
 
     @extend_schema(parameters=[AccessQuerySerializer], responses=EXPORT_RESPONSES)
     def get(self, request: Request) -> Any:
-        data = AccessQuerySerializer(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        data = validated(AccessQuerySerializer, request.query_params)
+        v = data
         rows = audit.access_rows(
             since=v.get("since"), until=v.get("until"), patient_id=v.get("patient"), user_id=v.get("user")
         )

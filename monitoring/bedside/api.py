@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.exceptions import ApplicationError
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
@@ -338,9 +338,8 @@ class _SessionStepApi(_SessionApi):
         session = self._session(request, pk)
         data: dict[str, Any] = {}
         if self.input_serializer is not None:
-            incoming = self.input_serializer(data=request.data)
-            incoming.is_valid(raise_exception=True)
-            data = dict(incoming.validated_data)
+            incoming = validated(self.input_serializer, request.data)
+            data = dict(incoming)
         session = self.perform(request, session, data)
         return Response(SessionSerializer(session).data)
 
@@ -459,9 +458,8 @@ class _SessionRecordsApi(_SessionApi):
 
     def _create(self, request: Request, pk: int) -> Response:
         session = self._session(request, pk)
-        incoming = self.input(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        row = self.create(request, session, dict(incoming.validated_data))
+        incoming = validated(self.input, request.data)
+        row = self.create(request, session, dict(incoming))
         return Response(self.output(row).data, status=status.HTTP_201_CREATED)
 
 
@@ -634,10 +632,9 @@ class BoardApi(APIView):
         responses={200: BoardEntrySerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        query = BoardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated(BoardQuerySerializer, request.query_params)
         user = actor(request)
-        site_id = query.validated_data.get("site")
+        site_id = query.get("site")
         site = staff_site(user) if site_id is None else site_get(user=user, site_id=site_id)
         if site is None:
             raise serializers.ValidationError({"site": ["Give the site." if site_id is None else "No such site."]})
@@ -687,9 +684,8 @@ class RemsFormApi(_SessionApi):
     @extend_schema(request=RemsAnswersSerializer, responses={200: RemsStateSerializer})
     def patch(self, request: Request, pk: int) -> Response:
         session = self._session(request, pk)
-        incoming = RemsAnswersSerializer(data=request.data, partial=True)
-        incoming.is_valid(raise_exception=True)
-        bedside.rems_form_update(actor=actor(request), session=session, values=dict(incoming.validated_data))
+        incoming = validated(RemsAnswersSerializer, request.data, partial=True)
+        bedside.rems_form_update(actor=actor(request), session=session, values=dict(incoming))
         return Response(self._state(request, pk))
 
 

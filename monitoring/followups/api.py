@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import STAFF
 from clinic.models import User
@@ -168,24 +168,20 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = FollowUpCompleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        followup = services.followup_complete(
-            actor=actor(request), followup=followup, outcome=data.validated_data["outcome"]
-        )
+        data = validated(FollowUpCompleteSerializer, request.data)
+        followup = services.followup_complete(actor=actor(request), followup=followup, outcome=data["outcome"])
         return self._answer(followup)
 
     @extend_schema(request=FollowUpSnoozeSerializer, responses={200: FollowUpSerializer})
     @action(detail=True, methods=["post"])
     def snooze(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = FollowUpSnoozeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(FollowUpSnoozeSerializer, request.data)
         followup = services.followup_snooze(
             actor=actor(request),
             followup=followup,
-            until=data.validated_data["until"],
-            reason=data.validated_data["reason"],
+            until=data["until"],
+            reason=data["reason"],
         )
         return self._answer(followup)
 
@@ -193,14 +189,13 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def reassign(self, request: Request, pk: str) -> Response:
         followup = self.get_object()
-        data = FollowUpReassignSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(FollowUpReassignSerializer, request.data)
         followup = services.followup_reassign(
             actor=actor(request),
             followup=followup,
-            assignee_role=data.validated_data.get("assignee_role"),
-            assignee=data.validated_data.get("assignee"),
-            reason=data.validated_data.get("reason", ""),
+            assignee_role=data.get("assignee_role"),
+            assignee=data.get("assignee"),
+            reason=data.get("reason", ""),
         )
         return self._answer(followup)
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.exports import CsvRenderer
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER, REPORTS
@@ -179,9 +179,8 @@ class _DecideApi(APIView):
 
     def _decide(self, request: Request, pk: str) -> Response:
         course = outcome_selectors.course_for_outcomes(user=actor(request), course_id=pk)
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        data = validated(self.input_serializer, request.data)
+        values = data
         record = maintenance_services.recommendation_decide(
             actor=actor(request),
             course=course,

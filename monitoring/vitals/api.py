@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.core.api import actor
+from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL
 from infusions.sessions.models import InfusionSession
@@ -159,9 +159,8 @@ def vitals_input(data: Any) -> list[dict[str, Any]]:
     rows = [_fast_row(raw) for raw in (data if many else [data])]
     if all(row is not None for row in rows):
         return rows  # type: ignore[return-value]
-    checked = VitalInputSerializer(data=data, many=many)
-    checked.is_valid(raise_exception=True)
-    return list(checked.validated_data) if many else [checked.validated_data]
+    checked = validated(VitalInputSerializer, data, many=many)
+    return list(checked) if many else [checked]
 
 
 _DATETIME = serializers.DateTimeField()
@@ -238,9 +237,8 @@ class VitalCorrectApi(APIView):
     @extend_schema(request=VitalCorrectionSerializer, responses={201: VitalSerializer})
     def post(self, request: Request, pk: str) -> Response:
         vital = vital_get(user=actor(request), vital_id=pk)
-        data = VitalCorrectionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        data = validated(VitalCorrectionSerializer, request.data)
+        values = dict(data)
         reason = values.pop("correction_reason")
         recorded = services.vitals_correct(actor=actor(request), vital=vital, values=values, reason=reason)
         return Response(_recorded_data([recorded])[0], status=status.HTTP_201_CREATED)
