@@ -25,7 +25,8 @@ class ClinicalPolicy:
     # CLINICAL.md §2: age >= 65 is a relative contraindication.
     relative_age_years: int = 65
 
-    # CLINICAL.md §3 impossible values (refused with 400).
+    # CLINICAL.md §3 impossible values (refused with 400): physiological plausibility bounds that
+    # no primary source fixes; working defaults [U].
     systolic_min: int = 40
     systolic_max: int = 300
     diastolic_min: int = 20
@@ -38,7 +39,7 @@ class ClinicalPolicy:
     respiratory_rate_max: int = 80
     temperature_min_c: str = "25"
     temperature_max_c: str = "45"
-    vitals_future_minutes: int = 5
+    vitals_future_minutes: int = 5  # a time more than 5 min ahead is refused [U]
 
     # CLINICAL.md §3 alerts.
     predose_systolic_above: int = 140  # Spravato label
@@ -60,10 +61,11 @@ class ClinicalPolicy:
     escalate_medium_after_minutes: int = 10  # [U]
 
     # CLINICAL.md §4 discharge.
-    discharge_within_baseline_percent: int = 20  # Modified Aldrete
+    discharge_within_baseline_percent: int = 20  # Modified Aldrete (circulation item: within 20 %)
     discharge_spo2_min: int = 92  # Modified Aldrete
 
-    # CLINICAL.md §7 follow-ups. Wall-clock arithmetic in the site's time zone: "the day
+    # CLINICAL.md §7 follow-ups: the clinic's reminder table; its timings have no primary source
+    # unless one is named, so they are working defaults [U]. Wall-clock arithmetic in the site's time zone: "the day
     # after" at a local hour stays that local hour across daylight-saving changes.
     followup_check_in_after_hours: int = 24  # check-in call 24 h after each session
     followup_questionnaire_before_hours: int = 72  # pre-session questionnaire 72 h before

@@ -38,6 +38,24 @@ def test_row_matches_clinical_md(code):
     assert (p.min_interval_days, p.extend_step_days, p.max_interval_days, p.exit_after_stable_at_max) == (7, 7, 112, 3)
 
 
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # Working defaults [U] (no primary source): the hard maximum at 150 kg (weight-based),
+        # over the whole duration (per hour), or the hard maximum itself (fixed doses).
+        ("ket-iv-dep", D("1.0") * 150),
+        ("ket-im-dep", D("0.75") * 150),
+        ("esk-in-trd", D("84")),
+        ("ket-iv-crps", D("2.0") * 150 * 4),
+        ("ket-iv-crps-fixed", D("40") * 96),
+        ("ket-iv-sci", D("2.0") * 150 * 5),
+        ("ket-po", D("300")),
+    ],
+)
+def test_total_caps_follow_the_documented_working_default(code, expected):
+    assert Protocol.objects.get(code=code).max_total_mg == expected
+
+
 def test_esketamine_moves_in_28mg_steps():
     """CLINICAL.md §1: esketamine doses move in 28 mg steps (one device)."""
     assert Protocol.objects.get(code="esk-in-trd").dose_step_mg == D("28")

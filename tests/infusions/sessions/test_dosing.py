@@ -7,15 +7,30 @@ import pytest
 from infusions.dosing import DoseLimits, DoseRefused, dose_calculate, round_tenth
 
 # CLINICAL.md §1 protocol rows, as limits (mode, unit, soft, hard, cap, step, duration, infused).
-KET_IV_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.1"), D("0.75"), D("1.0"), D("150"), None, 40, True, D("10"))
-KET_IM_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.25"), D("0.5"), D("0.75"), D("112.5"), None, 5, False, D("10"))
-ESK_IN = DoseLimits("fixed_mg", "mg", D("56"), D("84"), D("84"), D("84"), D("28"), 15, False, D("10"))
+# The total caps (`max_total_mg`) have no primary source: they are working defaults [U] set by
+# one rule (infusions/migrations/0002_protocol_library.py): the hard maximum at 150 kg for
+# weight-based doses, times the duration for per-hour doses; the fixed-dose caps are the hard
+# maximum itself. The tests derive them from that rule rather than copying the migration.
+CAP_WEIGHT_KG = D("150")  # [U]
+
+
+def cap(hard_max: str, *, per_kg: bool = True, hours: str = "1") -> D:
+    return D(hard_max) * (CAP_WEIGHT_KG if per_kg else 1) * D(hours)
+
+
+KET_IV_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.1"), D("0.75"), D("1.0"), cap("1.0"), None, 40, True, D("10"))
+KET_IM_DEP = DoseLimits("mg_per_kg", "mg/kg", D("0.25"), D("0.5"), D("0.75"), cap("0.75"), None, 5, False, D("10"))
+ESK_IN = DoseLimits("fixed_mg", "mg", D("56"), D("84"), D("84"), cap("84", per_kg=False), D("28"), 15, False, D("10"))
 KET_IV_CRPS = DoseLimits(
-    "mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), D("1200"), None, 240, True, D("10")
+    "mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), cap("2.0", hours="4"), None, 240, True, D("10")
 )
-KET_IV_CRPS_FIXED = DoseLimits("mg_per_h", "mg/h", D("10"), D("30"), D("40"), D("3840"), None, 96 * 60, True, D("10"))
-KET_IV_SCI = DoseLimits("mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), D("1500"), None, 300, True, D("10"))
-KET_PO = DoseLimits("fixed_mg", "mg", D("25"), D("300"), D("300"), D("300"), None, None, False, D("10"))
+KET_IV_CRPS_FIXED = DoseLimits(
+    "mg_per_h", "mg/h", D("10"), D("30"), D("40"), cap("40", per_kg=False, hours="96"), None, 96 * 60, True, D("10")
+)
+KET_IV_SCI = DoseLimits(
+    "mg_per_kg_per_h", "mg/kg/h", D("0.1"), D("1.0"), D("2.0"), cap("2.0", hours="5"), None, 300, True, D("10")
+)
+KET_PO = DoseLimits("fixed_mg", "mg", D("25"), D("300"), D("300"), cap("300", per_kg=False), None, None, False, D("10"))
 
 
 @pytest.mark.parametrize(
