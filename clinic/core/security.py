@@ -34,6 +34,14 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         return user, token
 
 
+class BearerTokenAuthentication(ExpiringTokenAuthentication):
+    """The same API token sent as `Authorization: Bearer <token>` (RFC 6750, what FHIR and
+    OAuth clients send) instead of `Token <token>`. Only the header keyword differs; when the
+    token library changes, this stays a one-line subclass (or the library's prefix setting)."""
+
+    keyword = "Bearer"
+
+
 def _live_rate(throttle: throttling.SimpleRateThrottle) -> str | None:
     """DRF copies the rates into a class attribute at import; read them on every request
     instead, so a settings change (or a test's override_settings) takes effect."""

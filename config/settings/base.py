@@ -129,8 +129,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "clinic.core.security.ExpiringTokenAuthentication",
+        # The same token as `Authorization: Bearer <token>` (FHIR and OAuth clients).
+        "clinic.core.security.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # The API reads JSON bodies only (the pages post their forms to Django views, not here).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # Throttles count in the default cache (Redis), shared by every web process.
     "DEFAULT_THROTTLE_CLASSES": [
         "clinic.core.security.AnonRateThrottle",
@@ -154,6 +158,12 @@ REST_FRAMEWORK = {
 
 # FHIR export: the identifier system of the clinic's MRNs (an OID or URI the clinic owns).
 FHIR_MRN_SYSTEM = env("FHIR_MRN_SYSTEM", default="urn:infusion-clinic:mrn")
+# FHIR searches (monitoring.fhir.search): unknown or unsupported parameters are left out and
+# reported ("lenient", R4's default) or refused with 400 ("strict"), unless the client's
+# `Prefer: handling=` says otherwise; page size when the client gives no _count, and its cap.
+FHIR_SEARCH_HANDLING = env.str("FHIR_SEARCH_HANDLING", default="lenient")
+FHIR_DEFAULT_COUNT = env.int("FHIR_DEFAULT_COUNT", default=50)
+FHIR_MAX_COUNT = env.int("FHIR_MAX_COUNT", default=500)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Infusion clinic API",

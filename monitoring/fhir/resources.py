@@ -1,13 +1,22 @@
-"""FHIR R4 JSON for Patient, Observation (vital signs and questionnaire scores), Appointment
-and MedicationAdministration, built from the service's rows (pure functions, no queries
-beyond the relations the selectors fetched).
+"""FHIR R4 JSON for Patient, Observation (vital signs and questionnaire scores), Appointment,
+MedicationAdministration, their search Bundles, OperationOutcome and the CapabilityStatement,
+built from the service's rows (pure functions, no queries beyond the relations the selectors
+fetched).
 
-Codes: CLINICAL.md §9 (LOINC vital signs with UCUM units) and §5 (LOINC questionnaire totals
-and PHQ-9 items). Where CLINICAL.md gives no code (MADRS, pain NRS, the drugs) the concept is
-sent as text only, never an unsourced code.
+Codes: `monitoring.fhir.codes` (CLINICAL.md §9 and §5 for LOINC and UCUM; docs/CLINICAL-CODES.md
+for RxNorm and SNOMED CT). Where no sourced code exists (MADRS, pain NRS) the concept is sent as
+text only, never with an unsourced code.
+
+Corrections (a vitals set is never changed; a correction is a new set that supersedes it): the
+correction's observations are `corrected` and name the ones they replace in `derivedFrom`; the
+replaced ones, read again by id, are `amended`, or `entered-in-error` when the correction said
+the set was a measurement artefact. R4 Observation has no `replaces` element, and the core
+`replaces` extension is defined only for conformance and knowledge resources, so `derivedFrom`
+(Reference(Observation), "the observation from which this value is derived") is the R4 element
+a client can follow; a `note` says why, in words.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,60 +24,16 @@ from typing import Any
 from django.conf import settings
 
 from clinic.models import User
+from infusions.protocols.models import Drug, Route
 from infusions.scheduling.models import Appointment
 from infusions.sessions.models import InfusionSession
+from monitoring.fhir import codes
+from monitoring.fhir.search import RESOURCES
 from monitoring.vitals.models import VitalSign
 from patients.models import Assessment, BodyMeasurement, Patient
 
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-VITAL_SIGNS = "vital-signs"
-SURVEY = "survey"
-
-# CLINICAL.md §9: LOINC codes and UCUM units of the vital signs.
-BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
-SYSTOLIC = ("8480-6", "Systolic blood pressure")
-DIASTOLIC = ("8462-4", "Diastolic blood pressure")
-HEART_RATE = ("8867-4", "Heart rate")
-SPO2 = ("2708-6", "Oxygen saturation in Arterial blood")
-SPO2_PULSE_OX = ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")
-RESPIRATORY_RATE = ("9279-1", "Respiratory rate")
-TEMPERATURE = ("8310-5", "Body temperature")
-WEIGHT = ("29463-7", "Body weight")
-HEIGHT = ("8302-2", "Body height")
-MMHG, PER_MIN, PERCENT, CELSIUS, KG, CM = "mm[Hg]", "/min", "%", "Cel", "kg", "cm"
-
-# CLINICAL.md §5: LOINC codes of the questionnaire totals (MADRS and pain NRS have none there).
-INSTRUMENT_TOTAL = {
-    "PHQ9": ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),
-    "GAD7": ("70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"),
-}
-INSTRUMENT_TEXT = {
-    "PHQ9": "PHQ-9 total score",
-    "GAD7": "GAD-7 total score",
-    "MADRS": "MADRS total score",
-    "PAIN_NRS": "Pain numeric rating scale (0-10)",
-}
-PHQ9_ITEMS = ("44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8")
-
+FHIR_VERSION = "4.0.1"
 GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
-APPOINTMENT_STATUS = {
-    "booked": "booked",
-    "checked_in": "checked-in",
-    "in_progress": "arrived",
-    "completed": "fulfilled",
-    "cancelled": "cancelled",
-    "no_show": "noshow",
-}
-ADMINISTRATION_STATUS = {
-    "running": "in-progress",
-    "paused": "on-hold",
-    "completed": "completed",
-    "discharged": "completed",
-    "stopped": "stopped",
-}
-ROUTE_TEXT = {"iv": "Intravenous", "im": "Intramuscular", "intranasal": "Intranasal", "oral": "Oral"}
 
 
 def _instant(value: datetime) -> str:
@@ -80,19 +45,18 @@ def _coding(system: str, code_display: tuple[str, str]) -> dict[str, str]:
     return {"system": system, "code": code, "display": display}
 
 
-def _concept(*codes: tuple[str, str], text: str | None = None) -> dict[str, Any]:
-    concept: dict[str, Any] = {"coding": [_coding(LOINC, c) for c in codes]}
-    concept["text"] = text or codes[0][1]
-    return concept
+def _concept(*pairs: tuple[str, str], text: str | None = None, system: str = codes.LOINC) -> dict[str, Any]:
+    return {"coding": [_coding(system, c) for c in pairs], "text": text or pairs[0][1]}
 
 
 def _quantity(value: Decimal | int, unit: str) -> dict[str, Any]:
     number: int | float = value if isinstance(value, int) else float(value)
-    return {"value": number, "unit": unit, "system": UCUM, "code": unit}
+    return {"value": number, "unit": unit, "system": codes.UCUM, "code": unit}
 
 
-def _category(code: str, display: str) -> list[dict[str, Any]]:
-    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code, "display": display}], "text": display}]
+def _category(code: str) -> list[dict[str, Any]]:
+    display = codes.CATEGORY_DISPLAY[code]
+    return [{"coding": [{"system": codes.OBSERVATION_CATEGORY, "code": code, "display": display}], "text": display}]
 
 
 def _person(user: User | None) -> dict[str, str]:
@@ -114,13 +78,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
             {
                 "use": "usual",
                 "type": {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                            "code": "MR",
-                            "display": "Medical record number",
-                        }
-                    ]
+                    "coding": [{"system": codes.IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}]
                 },
                 "system": settings.FHIR_MRN_SYSTEM,
                 "value": patient.mrn,
@@ -141,82 +99,120 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     return resource
 
 
-def _vital_base(vital: VitalSign, patient_id: int, suffix: str, code: dict[str, Any]) -> dict[str, Any]:
-    return {
+# --- Observation ----------------------------------------------------------------------------------
+
+VITAL_PARTS = ("bp", "hr", "spo2", "rr", "temp")
+
+
+def vital_observation_id(vital_id: int, part: str) -> str:
+    return f"vs-{vital_id}-{part}"
+
+
+def _vital_parts(vital: VitalSign) -> list[str]:
+    return [p for p in VITAL_PARTS if p != "temp" or vital.temperature_c is not None]
+
+
+def _superseding(vital: VitalSign) -> VitalSign | None:
+    """The correction of this set, when the caller fetched it (`select_related("superseded_by")`)."""
+    try:
+        return vital.superseded_by  # type: ignore[attr-defined, no-any-return]
+    except VitalSign.DoesNotExist:
+        return None
+
+
+def _vital_base(vital: VitalSign, patient_id: int, part: str, code: dict[str, Any]) -> dict[str, Any]:
+    correction = _superseding(vital)
+    updated = correction.created_at if correction is not None else vital.created_at
+    resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": f"vs-{vital.pk}-{suffix}",
+        "id": vital_observation_id(vital.pk, part),
+        "meta": {"lastUpdated": _instant(updated)},
         "status": "corrected" if vital.supersedes_id else "final",
-        "category": _category(VITAL_SIGNS, "Vital Signs"),
+        "category": _category(codes.VITAL_SIGNS),
         "code": code,
         "subject": patient_reference(patient_id),
         "effectiveDateTime": _instant(vital.recorded_at),
         "issued": _instant(vital.created_at),
         "performer": [_person(vital.recorded_by)],
     }
+    notes = []
+    if vital.supersedes_id:
+        replaced = vital_observation_id(vital.supersedes_id, part)
+        resource["derivedFrom"] = [{"reference": f"Observation/{replaced}"}]
+        kind = "a measurement artefact" if vital.correction_artefact else "a correction"
+        notes.append(f"Replaces Observation/{replaced} ({kind}): {vital.correction_reason}")
+    if correction is not None:
+        resource["status"] = "entered-in-error" if correction.correction_artefact else "amended"
+        notes.append(f"Superseded by Observation/{vital_observation_id(correction.pk, part)}.")
+    if notes:
+        resource["note"] = [{"text": text} for text in notes]
+    return resource
 
 
-VITAL_PARTS = ("bp", "hr", "spo2", "rr", "temp")
+def vital_observation(vital: VitalSign, patient_id: int, part: str) -> dict[str, Any]:
+    """One observation of a vitals set: the BP panel (with systolic and diastolic components),
+    heart rate, SpO2, respiratory rate or temperature."""
+    if part == "bp":
+        bp = _vital_base(vital, patient_id, "bp", _concept(codes.BP_PANEL))
+        bp["component"] = [
+            {"code": _concept(codes.SYSTOLIC), "valueQuantity": _quantity(vital.systolic, codes.MMHG)},
+            {"code": _concept(codes.DIASTOLIC), "valueQuantity": _quantity(vital.diastolic, codes.MMHG)},
+        ]
+        return bp
+    concept, value, unit = {
+        "hr": (_concept(codes.HEART_RATE), vital.heart_rate, codes.PER_MIN),
+        "spo2": (_concept(codes.SPO2, codes.SPO2_PULSE_OX, text="Oxygen saturation (SpO2)"), vital.spo2, codes.PERCENT),
+        "rr": (_concept(codes.RESPIRATORY_RATE), vital.respiratory_rate, codes.PER_MIN),
+        "temp": (_concept(codes.TEMPERATURE), vital.temperature_c, codes.CELSIUS),
+    }[part]
+    resource = _vital_base(vital, patient_id, part, concept)
+    resource["valueQuantity"] = _quantity(value, unit)
+    return resource
 
 
 def vital_observations(vital: VitalSign, patient_id: int) -> Iterator[dict[str, Any]]:
-    """One vitals set as FHIR vital-signs Observations: the BP panel (with systolic and
-    diastolic components), heart rate, SpO2, respiratory rate and, when taken, temperature."""
-    bp = _vital_base(vital, patient_id, "bp", _concept(BP_PANEL))
-    bp["component"] = [
-        {"code": _concept(SYSTOLIC), "valueQuantity": _quantity(vital.systolic, MMHG)},
-        {"code": _concept(DIASTOLIC), "valueQuantity": _quantity(vital.diastolic, MMHG)},
-    ]
-    yield bp
-    hr = _vital_base(vital, patient_id, "hr", _concept(HEART_RATE))
-    hr["valueQuantity"] = _quantity(vital.heart_rate, PER_MIN)
-    yield hr
-    spo2 = _vital_base(vital, patient_id, "spo2", _concept(SPO2, SPO2_PULSE_OX, text="Oxygen saturation (SpO2)"))
-    spo2["valueQuantity"] = _quantity(vital.spo2, PERCENT)
-    yield spo2
-    rr = _vital_base(vital, patient_id, "rr", _concept(RESPIRATORY_RATE))
-    rr["valueQuantity"] = _quantity(vital.respiratory_rate, PER_MIN)
-    yield rr
-    if vital.temperature_c is not None:
-        temp = _vital_base(vital, patient_id, "temp", _concept(TEMPERATURE))
-        temp["valueQuantity"] = _quantity(vital.temperature_c, CELSIUS)
-        yield temp
+    """Every observation of one vitals set."""
+    for part in _vital_parts(vital):
+        yield vital_observation(vital, patient_id, part)
 
 
-def measurement_observations(measurement: BodyMeasurement) -> Iterator[dict[str, Any]]:
-    """A weighing as body weight (and body height, when measured) Observations."""
-    parts: list[tuple[str, tuple[str, str], Decimal | None, str]] = [
-        ("weight", WEIGHT, measurement.weight_kg, KG),
-        ("height", HEIGHT, measurement.height_cm, CM),
-    ]
-    for suffix, code, value, unit in parts:
-        if value is None:
-            continue
-        yield {
-            "resourceType": "Observation",
-            "id": f"bm-{measurement.pk}-{suffix}",
-            "status": "final",
-            "category": _category(VITAL_SIGNS, "Vital Signs"),
-            "code": _concept(code),
-            "subject": patient_reference(measurement.patient_id),
-            "effectiveDateTime": _instant(measurement.measured_at),
-            "issued": _instant(measurement.created_at),
-            "performer": [_person(measurement.recorded_by)],
-            "valueQuantity": _quantity(value, unit),
-        }
+def measurement_observation(measurement: BodyMeasurement, part: str) -> dict[str, Any]:
+    """A weighing as body weight, or body height when measured."""
+    code, value, unit = (
+        (codes.WEIGHT, measurement.weight_kg, codes.KG)
+        if part == "weight"
+        else (codes.HEIGHT, measurement.height_cm, codes.CM)
+    )
+    return {
+        "resourceType": "Observation",
+        "id": f"bm-{measurement.pk}-{part}",
+        "meta": {"lastUpdated": _instant(measurement.created_at)},
+        "status": "final",
+        "category": _category(codes.VITAL_SIGNS),
+        "code": _concept(code),
+        "subject": patient_reference(measurement.patient_id),
+        "effectiveDateTime": _instant(measurement.measured_at),
+        "issued": _instant(measurement.created_at),
+        "performer": [_person(measurement.recorded_by)],
+        "valueQuantity": _quantity(value, unit),  # type: ignore[arg-type]
+    }
 
 
 def assessment_observation(assessment: Assessment) -> dict[str, Any]:
     """A questionnaire's total as a survey Observation; PHQ-9 items as components."""
     instrument = assessment.instrument
-    text = INSTRUMENT_TEXT.get(instrument, instrument)
+    text = codes.INSTRUMENT_TEXT.get(instrument, instrument)
     code: dict[str, Any] = (
-        _concept(INSTRUMENT_TOTAL[instrument], text=text) if instrument in INSTRUMENT_TOTAL else {"text": text}
+        _concept(codes.INSTRUMENT_TOTAL[instrument], text=text)
+        if instrument in codes.INSTRUMENT_TOTAL
+        else {"text": text}
     )
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": f"as-{assessment.pk}",
+        "meta": {"lastUpdated": _instant(assessment.created_at)},
         "status": "final",
-        "category": _category(SURVEY, "Survey"),
+        "category": _category(codes.SURVEY),
         "code": code,
         "subject": patient_reference(assessment.patient_id),
         "effectiveDateTime": _instant(assessment.administered_at),
@@ -231,15 +227,27 @@ def assessment_observation(assessment: Assessment) -> dict[str, Any]:
     if assessment.severity:
         resource["interpretation"] = [{"text": assessment.severity}]
     items = assessment.items if isinstance(assessment.items, list) else []
-    if instrument == "PHQ9" and len(items) == len(PHQ9_ITEMS):
+    if instrument == "PHQ9" and len(items) == len(codes.PHQ9_ITEMS):
         resource["component"] = [
             {
-                "code": {"coding": [{"system": LOINC, "code": loinc}], "text": f"PHQ-9 item {n}"},
+                "code": {"coding": [{"system": codes.LOINC, "code": loinc}], "text": f"PHQ-9 item {n}"},
                 "valueInteger": int(score),
             }
-            for n, (loinc, score) in enumerate(zip(PHQ9_ITEMS, items, strict=True), start=1)
+            for n, (loinc, score) in enumerate(zip(codes.PHQ9_ITEMS, items, strict=True), start=1)
         ]
     return resource
+
+
+def observation_resource(kind: int, part: str, obj: Any) -> dict[str, Any]:
+    """The observation of a search or read row (`monitoring.fhir.selectors.ObservationRow`)."""
+    if isinstance(obj, VitalSign):
+        return vital_observation(obj, obj.session.course.patient_id, part)
+    if isinstance(obj, BodyMeasurement):
+        return measurement_observation(obj, part)
+    return assessment_observation(obj)
+
+
+# --- Appointment, MedicationAdministration ----------------------------------------------------------
 
 
 def appointment_resource(appointment: Appointment) -> dict[str, Any]:
@@ -255,7 +263,7 @@ def appointment_resource(appointment: Appointment) -> dict[str, Any]:
         "resourceType": "Appointment",
         "id": str(appointment.pk),
         "meta": {"lastUpdated": _instant(appointment.updated_at)},
-        "status": APPOINTMENT_STATUS.get(appointment.status, "booked"),
+        "status": codes.APPOINTMENT_STATUS.get(appointment.status, "booked"),
         "serviceType": [{"text": appointment.get_kind_display()}],
         "start": _instant(appointment.starts_at),
         "end": _instant(appointment.ends_at),
@@ -270,6 +278,21 @@ def appointment_resource(appointment: Appointment) -> dict[str, Any]:
     return resource
 
 
+def medication_concept(drug: str, text: str) -> dict[str, Any]:
+    """The drug as its RxNorm concept (docs/CLINICAL-CODES.md §2), with the protocol as text."""
+    if drug not in codes.DRUG_RXNORM:
+        return {"text": text}
+    return {"coding": [_coding(codes.RXNORM, codes.DRUG_RXNORM[Drug(drug)])], "text": text}
+
+
+def route_concept(route: str) -> dict[str, Any]:
+    """The route as its SNOMED CT code (docs/CLINICAL-CODES.md §3)."""
+    if route not in codes.ROUTE_SNOMED:
+        return {"text": route}
+    pair = codes.ROUTE_SNOMED[Route(route)]
+    return {"coding": [_coding(codes.SNOMED_CT, pair)], "text": Route(route).label}
+
+
 def administration_resource(session: InfusionSession) -> dict[str, Any]:
     """A started session as a MedicationAdministration: the drug, the route, the dose given
     (the charted actual dose once known, else the computed dose) and the pump rate."""
@@ -280,17 +303,17 @@ def administration_resource(session: InfusionSession) -> dict[str, Any]:
     dose_mg = session.actual_dose_mg if session.actual_dose_mg is not None else session.total_dose_mg
     dosage: dict[str, Any] = {
         "text": f"{session.dose} {session.dose_unit}",
-        "route": {"text": ROUTE_TEXT.get(protocol.route, protocol.route)},
-        "dose": _quantity(dose_mg, "mg"),
+        "route": route_concept(protocol.route),
+        "dose": _quantity(dose_mg, codes.MG),
     }
     if session.rate_mg_per_h is not None:
-        dosage["rateQuantity"] = _quantity(session.rate_mg_per_h, "mg/h")
+        dosage["rateQuantity"] = _quantity(session.rate_mg_per_h, codes.MG_PER_H)
     return {
         "resourceType": "MedicationAdministration",
         "id": f"session-{session.pk}",
         "meta": {"lastUpdated": _instant(session.updated_at)},
-        "status": ADMINISTRATION_STATUS.get(session.status, "unknown"),
-        "medicationCodeableConcept": {"text": f"{protocol.drug} ({protocol.name})"},
+        "status": codes.ADMINISTRATION_STATUS.get(session.status, "unknown"),  # type: ignore[call-overload]
+        "medicationCodeableConcept": medication_concept(protocol.drug, f"{protocol.drug} ({protocol.name})"),
         "subject": patient_reference(course.patient_id),
         "effectivePeriod": period,
         "performer": [{"actor": _person(session.created_by)}],
@@ -299,26 +322,121 @@ def administration_resource(session: InfusionSession) -> dict[str, Any]:
     }
 
 
-def bundle(resources: list[dict[str, Any]], *, base_url: str, self_url: str) -> dict[str, Any]:
-    return {
+# --- Bundle, OperationOutcome, CapabilityStatement ----------------------------------------------------
+
+
+def bundle(
+    resources: Sequence[dict[str, Any]],
+    *,
+    total: int,
+    base_url: str,
+    links: Sequence[tuple[str, str]],
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A searchset Bundle: the page's resources (`search.mode` match), any warnings about
+    parameters left out as one OperationOutcome entry (`search.mode` outcome), and the paging
+    links. No `entry` at all when there is nothing (FHIR JSON has no empty arrays)."""
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"{base_url}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if warnings:
+        outcome = operation_outcome([("warning", "not-supported", text, None) for text in warnings])
+        entries.append({"resource": outcome, "search": {"mode": "outcome"}})
+    result: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [
-            {
-                "fullUrl": f"{base_url}{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ],
+        "total": total,
+        "link": [{"relation": relation, "url": url} for relation, url in links],
     }
+    if entries:
+        result["entry"] = entries
+    return result
 
 
-def operation_outcome(status: int, detail: Any) -> dict[str, Any]:
-    code = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 429: "throttled"}
+ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    415: "not-supported",
+    429: "throttled",
+}
+
+
+def operation_outcome(issues: Sequence[tuple[str, str, str, str | None]]) -> dict[str, Any]:
+    """(severity, R4 issue-type code, diagnostics, FHIRPath/parameter expression) per issue."""
+    out = []
+    for severity, code, diagnostics, expression in issues:
+        issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+        if expression:
+            issue["expression"] = [expression]
+        out.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": out}
+
+
+def _messages(detail: Any, prefix: str = "") -> Iterator[tuple[str | None, str]]:
+    """(field, message) pairs of a DRF error body, flattened (never a Python repr)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key not in ("detail", "non_field_errors") else None
+            yield from _messages(value, prefix if name is None else f"{prefix}{name}")
+    elif isinstance(detail, list | tuple):
+        for value in detail:
+            yield from _messages(value, prefix)
+    else:
+        yield (prefix or None), str(detail)
+
+
+def error_outcome(status: int, detail: Any) -> dict[str, Any]:
+    """An error answer (any status) as an OperationOutcome: one issue per message."""
+    code = ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
+    issues = [
+        ("error", code, f"{field}: {message}" if field else message, field) for field, message in _messages(detail)
+    ]
+    return operation_outcome(issues or [("error", code, "The request failed.", None)])
+
+
+def capability_statement(*, base_url: str, date: str, software_version: str) -> dict[str, Any]:
+    """What this server does: read and search of the four resources, with exactly the search
+    parameters `monitoring.fhir.search.RESOURCES` accepts (the one place they are declared)."""
     return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code.get(status, "exception"), "diagnostics": str(detail)}],
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "publisher": "Infusion clinic",
+        "kind": "instance",
+        "software": {"name": "Infusion clinic service", "version": software_version},
+        "implementation": {"description": "Infusion clinic FHIR R4 API", "url": base_url.rstrip("/")},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Searches take _count (page size, at most FHIR_MAX_COUNT), _sort (the date parameter of the "
+                    "resource, or -date), _summary=count and Prefer: handling=strict|lenient; pages are "
+                    "linked by next and previous."
+                ),
+                "security": {
+                    "description": "Authorization: Bearer <token> (or Token <token>) from POST /api/v1/auth/token/; "
+                    "clinical staff read every patient's resources, a patient their own."
+                },
+                "resource": [
+                    {
+                        "type": definition.type,
+                        "documentation": definition.documentation,
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": p.name, "type": p.type.value, "documentation": p.documentation}
+                            for p in definition.params
+                        ],
+                    }
+                    for definition in RESOURCES.values()
+                ],
+            }
+        ],
     }

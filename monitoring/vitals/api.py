@@ -55,6 +55,7 @@ class VitalSerializer(serializers.ModelSerializer):
             "alerts",
             "supersedes",
             "correction_reason",
+            "correction_artefact",
             "superseded",
             "created_at",
         )
@@ -85,11 +86,17 @@ class VitalInputSerializer(serializers.Serializer):
 
 class VitalCorrectionSerializer(VitalInputSerializer):
     correction_reason = serializers.CharField(max_length=2000)
+    artefact = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The corrected set was a measurement artefact (FHIR: entered-in-error), not wrong values "
+        "put right (FHIR: amended).",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, f in self.fields.items():
-            if name != "correction_reason":
+            if name not in ("correction_reason", "artefact"):
                 f.required = False
                 f.default = serializers.empty  # type: ignore[assignment]
 
@@ -192,6 +199,7 @@ def vital_data(vital: VitalSign, alerts: list[Alert], *, superseded: bool = Fals
         "alerts": [_ALERT.to_representation(alert) for alert in alerts],
         "supersedes": vital.supersedes_id,
         "correction_reason": vital.correction_reason,
+        "correction_artefact": vital.correction_artefact,
         "superseded": superseded,
         "created_at": _DATETIME.to_representation(vital.created_at),
     }
@@ -240,5 +248,8 @@ class VitalCorrectApi(APIView):
         data = validated(VitalCorrectionSerializer, request.data)
         values = dict(data)
         reason = values.pop("correction_reason")
-        recorded = services.vitals_correct(actor=actor(request), vital=vital, values=values, reason=reason)
+        artefact = values.pop("artefact")
+        recorded = services.vitals_correct(
+            actor=actor(request), vital=vital, values=values, reason=reason, artefact=artefact
+        )
         return Response(_recorded_data([recorded])[0], status=status.HTTP_201_CREATED)

@@ -55,6 +55,10 @@ class VitalSign(AppendOnlyModel):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
     correction_reason = models.TextField(blank=True)
+    # A correction that says the set it supersedes was a measurement artefact (a slipped probe,
+    # motion, a wrong cuff): that set should never have been charted (FHIR `entered-in-error`),
+    # rather than charted with wrong values and put right (FHIR `amended`).
+    correction_artefact = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["recorded_at", "id"]
@@ -68,6 +72,10 @@ class VitalSign(AppendOnlyModel):
             models.CheckConstraint(
                 condition=Q(supersedes__isnull=True) | ~Q(correction_reason=""),
                 name="vitals_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(correction_artefact=False) | Q(supersedes__isnull=False),
+                name="vitals_artefact_only_on_correction",
             ),
         ]
 

@@ -115,6 +115,7 @@ def vitals_record(
     rows: list[dict[str, Any]],
     supersedes: VitalSign | None = None,
     correction_reason: str = "",
+    correction_artefact: bool = False,
     phase: str | None = None,
 ) -> list[RecordedVitals]:
     """Store one or more vitals sets, all or nothing, with their NEWS2 and alerts.
@@ -146,6 +147,7 @@ def vitals_record(
             news2_risk=draft.news2.risk,
             supersedes=supersedes,
             correction_reason=correction_reason,
+            correction_artefact=correction_artefact,
             **draft.values,
         )
         fresh = [d for d in draft.alerts if d.rule not in state.open_rules]
@@ -167,9 +169,12 @@ def vitals_record(
     return recorded
 
 
-def vitals_correct(*, actor: User, vital: VitalSign, values: dict[str, Any], reason: str) -> RecordedVitals:
+def vitals_correct(
+    *, actor: User, vital: VitalSign, values: dict[str, Any], reason: str, artefact: bool = False
+) -> RecordedVitals:
     """A correction is a new row that supersedes the old one, with a reason; the old row
-    stays as it was."""
+    stays as it was. `artefact`: the old set was a measurement artefact (it should never have
+    been charted), not a set with values put right."""
     if not reason.strip():
         raise ValidationError({"correction_reason": "A correction needs a reason."})
     if VitalSign.objects.filter(supersedes=vital).exists():
@@ -185,6 +190,7 @@ def vitals_correct(*, actor: User, vital: VitalSign, values: dict[str, Any], rea
             rows=[row],
             supersedes=vital,
             correction_reason=reason.strip(),
+            correction_artefact=artefact,
             phase=vital.phase,
         )
     except IntegrityError as error:  # a concurrent correction of the same set won

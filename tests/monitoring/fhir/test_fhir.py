@@ -1,5 +1,5 @@
 """FHIR R4 export (DESIGN.md interop; codes from CLINICAL.md §9 and §5), each resource
-validated by the `fhir.resources` R4B models; role rules: clinical staff read, a patient only
+validated by the official R4 JSON schema and the `fhir.resources` R4B models; role rules: clinical staff read, a patient only
 their own (others 404), front desk and admin 403."""
 
 from datetime import timedelta
@@ -9,20 +9,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from fhir.resources.R4B import get_fhir_model_class
 
 from monitoring.vitals.services import vitals_record
 from patients.services import assessment_record
 from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, MeasurementFactory, SessionFactory
+from tests.monitoring.fhir.validation import validate
 
 pytestmark = pytest.mark.django_db
 
 VITALS = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 97, "respiratory_rate": 14}
-
-
-def validate(resource: dict) -> object:
-    """Parse with the R4B model of its resourceType: raises on any structural error."""
-    return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
 
 
 def coding(concept: dict) -> set[tuple[str, str]]:
@@ -178,7 +173,10 @@ def test_medication_administration_resource(api, users, chart):
     assert body["status"] == "in-progress"
     assert body["dosage"]["dose"] == {"value": 41.2, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
     assert body["dosage"]["rateQuantity"]["code"] == "mg/h"
-    assert body["dosage"]["route"] == {"text": "Intravenous"}
+    assert body["dosage"]["route"] == {
+        "coding": [{"system": "http://snomed.info/sct", "code": "47625008", "display": "Intravenous route"}],
+        "text": "Intravenous",
+    }
     assert body["subject"] == {"reference": f"Patient/{chart['patient'].pk}"}
     bundle = api(users["clinician"]).get(f"/fhir/MedicationAdministration?patient={chart['patient'].pk}").json()
     validate(bundle)
