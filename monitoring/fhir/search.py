@@ -149,6 +149,7 @@ RESOURCES: dict[str, ResourceSearch] = {
 # our `next`/`previous` links carry; `_format` and `_pretty` apply to every interaction.
 RESULT_PARAMS = ("_count", "_offset", "_sort", "_summary", "_format", "_pretty")
 DATE_PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
+UNSUPPORTED_DATE_PREFIXES = ("ap",)  # R4's "approximately": no agreed range, so not offered
 SUMMARY_VALUES = ("count", "false")
 
 
@@ -341,10 +342,12 @@ class _Reader:
         prefix, text = value[:2], value[2:]
         if not prefix.isalpha():
             prefix, text = "eq", value
-        if prefix not in DATE_PREFIXES:
+        if prefix in UNSUPPORTED_DATE_PREFIXES:
             self.unsupported(key, f"The date prefix {prefix!r} of {definition.name!r} is not supported; ignored.")
             return None
         try:
+            if prefix not in DATE_PREFIXES:
+                raise ValueError(value)
             low, high = date_range(text, zone)
         except ValueError as error:
             raise SearchError(

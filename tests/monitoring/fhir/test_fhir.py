@@ -1,6 +1,6 @@
 """FHIR R4 export (DESIGN.md interop; codes from CLINICAL.md §9 and §5), each resource
-validated by the official R4 JSON schema and the `fhir.resources` R4B models; role rules: clinical staff read, a patient only
-their own (others 404), front desk and admin 403."""
+validated by the official R4 JSON schema and the `fhir.resources` R4B models; role rules:
+clinical staff read, a patient only their own (others 404), front desk and admin 403."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -20,7 +20,14 @@ SCHEMA_SHA256 = "15b9548af6412c44faaa411456e0652542de286fd1c58ef882b09bdc8947909
 def _schema() -> dict[str, Any]:
     raw = gzip.decompress(SCHEMA.read_bytes())
     assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256, "the vendored FHIR schema changed"
-    return json.loads(raw)
+    schema = json.loads(raw)
+    # The one change we make, in memory: the file is R4's first release (4.0.0), whose list of
+    # FHIR versions cannot name the 4.0.1 technical correction that the server (and fhirclient's
+    # and fhir.resources' models) follow. Everything else is checked as published.
+    versions = schema["definitions"]["CapabilityStatement"]["properties"]["fhirVersion"]["enum"]
+    assert versions[-1] == "4.0.0"
+    versions.append("4.0.1")
+    return schema
 
 
 @cache
