@@ -156,6 +156,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Calendar feeds (infusions.scheduling.calendar): the domain part of every event's UID, the same
+# however the feed is reached (a domain the clinic owns; never the request's Host).
+CALENDAR_UID_DOMAIN = env("CALENDAR_UID_DOMAIN", default="infusion-clinic.invalid")
+
 # FHIR export: the identifier system of the clinic's MRNs (an OID or URI the clinic owns).
 FHIR_MRN_SYSTEM = env("FHIR_MRN_SYSTEM", default="urn:infusion-clinic:mrn")
 # FHIR searches (monitoring.fhir.search): unknown or unsupported parameters are left out and

@@ -6,14 +6,18 @@ check patients in; nobody here sees doses or vitals; a patient sees only their o
 appointments (another patient's object answers 404).
 """
 
+import hashlib
 from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -21,6 +25,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -507,26 +512,70 @@ class MyAppointmentsApi(APIView):
         return Response(MyAppointmentSerializer(appointments, many=True).data)
 
 
-def _ics_response(appointments: QuerySet[Appointment], *, request: Request) -> HttpResponse:
-    body = appointments_ics(appointments, name="My clinic appointments", host=request.get_host().split(":")[0])
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+class IcsRenderer(BaseRenderer):
+    """`text/calendar` (what calendar apps ask for); the views hand it the finished file."""
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return data if isinstance(data, bytes) else str(data).encode(self.charset)
 
 
-ICS_RESPONSE = OpenApiResponse(response=OpenApiTypes.STR, description="An iCalendar (RFC 5545) file, text/calendar.")
+class IcsApi(APIView):
+    """A calendar feed: `Accept: text/calendar` (or anything that allows it), a strong ETag of
+    the body and Last-Modified of its latest change, 304 for `If-None-Match` /
+    `If-Modified-Since` that still hold. Errors answer JSON."""
+
+    renderer_classes = (IcsRenderer,)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()  # an error is no calendar
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+    def feed(self, appointments: QuerySet[Appointment]) -> HttpResponse:
+        rows = list(appointments)
+        body = appointments_ics(rows, name="My clinic appointments")
+        etag = quote_etag(hashlib.sha256(body).hexdigest()[:32])
+        latest = max((a.updated_at for a in rows), default=None)
+        last_modified = int(latest.timestamp()) if latest else None  # HTTP dates are whole seconds
+        conditional = get_conditional_response(self.request._request, etag=etag, last_modified=last_modified)
+        response = conditional if conditional is not None else HttpResponse(body, content_type=ICS_TYPE)
+        response["ETag"] = etag
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
+        response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+        # Private (a patient's own appointments), and checked again on every fetch (the ETag).
+        response["Cache-Control"] = "private, no-cache"
+        return response
 
 
-class MyAppointmentsIcsApi(APIView):
+ICS_TYPE = "text/calendar; charset=utf-8"
+ICS_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.STR,
+    description="An iCalendar (RFC 5545) file, text/calendar, with ETag and Last-Modified; 304 when unchanged.",
+)
+ICS_304 = OpenApiResponse(description="Not modified (If-None-Match or If-Modified-Since still holds).")
+ICS_CONDITIONAL = [
+    OpenApiParameter("If-None-Match", str, location=OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("If-Modified-Since", str, location=OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("ETag", str, location=OpenApiParameter.HEADER, response=[200, 304]),
+    OpenApiParameter("Last-Modified", str, location=OpenApiParameter.HEADER, response=[200, 304]),
+]
+
+
+class MyAppointmentsIcsApi(IcsApi):
     """`GET /api/v1/me/appointments.ics`: the signed-in patient's appointments as iCalendar."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": PATIENT}
 
-    @extend_schema(responses={(200, "text/calendar"): ICS_RESPONSE})
+    @extend_schema(responses={(200, "text/calendar"): ICS_RESPONSE, 304: ICS_304}, parameters=ICS_CONDITIONAL)
     def get(self, request: Request) -> HttpResponse:
-        return _ics_response(my_appointments(user=actor(request)), request=request)
+        return self.feed(my_appointments(user=actor(request)))
 
 
 class CalendarLinkCreatedSerializer(serializers.Serializer):
@@ -560,16 +609,16 @@ class MyCalendarLinkApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CalendarFeedApi(APIView):
+class CalendarFeedApi(IcsApi):
     """`GET /api/v1/calendar/{token}.ics`: the calendar behind a private link, for calendar
     apps that cannot sign in. An unknown or revoked link answers 404."""
 
     permission_classes = (AllowAny,)
     authentication_classes = ()
 
-    @extend_schema(responses={(200, "text/calendar"): ICS_RESPONSE}, auth=[])
+    @extend_schema(responses={(200, "text/calendar"): ICS_RESPONSE, 304: ICS_304}, parameters=ICS_CONDITIONAL, auth=[])
     def get(self, request: Request, token: str) -> HttpResponse:
         patient = calendar_feed_patient(token=token)
         if patient is None:
             raise Http404
-        return _ics_response(patient_calendar(patient=patient), request=request)
+        return self.feed(patient_calendar(patient=patient))

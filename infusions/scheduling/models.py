@@ -82,6 +82,9 @@ class Appointment(BaseModel):
     )
     cancel_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # iCalendar SEQUENCE (RFC 5545 §3.8.7.4): the revision calendar apps compare to recognise an
+    # update of the event they have. Raised by every move and every change that cancels it.
+    sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["starts_at", "id"]

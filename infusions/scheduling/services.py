@@ -409,10 +409,15 @@ def appointment_move(
     before = _snapshot(appointment)
     appointment.chair = chair
     appointment.starts_at, appointment.ends_at, appointment.during = starts_at, ends_at, (starts_at, ends_at)
+    appointment.sequence += 1  # calendar apps update the event they have (RFC 5545 SEQUENCE)
     appointment.full_clean(validate_constraints=False)
-    _save(appointment, update_fields=["chair", "starts_at", "ends_at", "during", "updated_at"])
+    _save(appointment, update_fields=["chair", "starts_at", "ends_at", "during", "sequence", "updated_at"])
     _event(appointment=appointment, kind=AppointmentEventKind.MOVED, actor=actor, reason=reason.strip(), before=before)
     return appointment
+
+
+# Statuses that cancel the appointment's calendar event (infusions.scheduling.calendar.ICS_STATUS).
+CALENDAR_CANCELLED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
 
 def _transition(
@@ -431,8 +436,12 @@ def _transition(
         raise ApplicationError(f"The appointment is {appointment.status}.", rule=rule)
     before = _snapshot(appointment)
     appointment.status = to
+    fields = ["status", *extra_fields, "updated_at"]
+    if to in CALENDAR_CANCELLED:  # the calendar event becomes CANCELLED: a new revision of it
+        appointment.sequence += 1
+        fields.append("sequence")
     appointment.full_clean(validate_constraints=False)
-    appointment.save(update_fields=["status", *extra_fields, "updated_at"])
+    appointment.save(update_fields=fields)
     _event(appointment=appointment, kind=event, actor=actor, reason=reason, before=before)
     return appointment
 

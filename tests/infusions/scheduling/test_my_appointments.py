@@ -91,8 +91,11 @@ def test_ics_signed_in(api, users, mine, theirs):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
     events = _events(response.content)
-    assert set(events) == {f"appointment-{mine['past'].pk}@testserver", f"appointment-{mine['upcoming'].pk}@testserver"}
-    event = events[f"appointment-{mine['upcoming'].pk}@testserver"]
+    assert set(events) == {
+        f"appointment-{mine['past'].pk}@infusion-clinic.invalid",
+        f"appointment-{mine['upcoming'].pk}@infusion-clinic.invalid",
+    }
+    event = events[f"appointment-{mine['upcoming'].pk}@infusion-clinic.invalid"]
     assert event.decoded("dtstart") == mine["upcoming"].starts_at
     assert event.decoded("dtend") == mine["upcoming"].ends_at
     assert "escort" in str(event["description"])
@@ -103,7 +106,7 @@ def test_cancelled_appointment_stays_in_the_feed_as_cancelled(api, users, mine):
     mine["upcoming"].status = "cancelled"
     mine["upcoming"].save()
     events = _events(api(users["patient"]).get("/api/v1/me/appointments.ics").content)
-    assert str(events[f"appointment-{mine['upcoming'].pk}@testserver"]["status"]) == "CANCELLED"
+    assert str(events[f"appointment-{mine['upcoming'].pk}@infusion-clinic.invalid"]["status"]) == "CANCELLED"
 
 
 def test_private_link_works_without_sign_in_and_is_revocable(api, users, mine, own_patient):
