@@ -1,24 +1,41 @@
 """Export rendering: the one home of how rows leave the service as CSV or JSON (the audit
 trail, the controlled-substance ledger, the outcomes report; their API views and their
-`manage.py` commands). A selector yields rows (dicts keyed by the export's columns); this
-module only renders them."""
+`manage.py` commands). A selector yields rows (dicts keyed by the export's columns, in time
+order where the rows are events); this module only renders them.
+
+The same two shapes everywhere, readable as they are by `pandas.read_csv` and
+`pandas.read_json` (tests/test_exports.py):
+- CSV: a header of the columns, then one line per row; nested values (changes, lists) as JSON.
+- JSON: a list of records, one object per row with the same keys (an empty list when there
+  are none).
+
+The API chooses by the `Accept` header (`text/csv`, `application/json`) or by one query
+parameter, `format=csv|json` (it wins over Accept); an export names its default (the first of
+its `renderer_classes`). Anything else is 406. The commands take `--format csv|json`.
+"""
 
 import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.management.base import BaseCommand
-from django.http import HttpResponse
-from rest_framework.renderers import BaseRenderer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.views import APIView
 
 FORMATS = ("csv", "json")
 
 
 def _cell(value: Any) -> Any:
-    return json.dumps(value, default=str) if isinstance(value, dict | list) else value
+    return json.dumps(value, cls=JSONEncoder) if isinstance(value, dict | list) else value
 
 
 def rows_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
@@ -31,23 +48,16 @@ def rows_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def rows_json(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"columns": list(columns), "rows": list(rows)}
+def rows_json(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A list of records, each with exactly the export's columns."""
+    return [{name: row.get(name) for name in columns} for row in rows]
 
 
 def export_text(file_format: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    """A command's export: the same bytes the API gives for the same rows."""
     if file_format == "json":
-        return json.dumps(rows_json(columns, rows), indent=2, default=str)
+        return json.dumps(rows_json(columns, rows), cls=JSONEncoder, indent=2) + "\n"
     return rows_csv(columns, rows)
-
-
-def export_response(file_format: str, name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Any:
-    """The API answer: JSON through DRF, or a CSV attachment named `name.csv`."""
-    if file_format == "json":
-        return Response(rows_json(columns, rows))
-    response = HttpResponse(rows_csv(columns, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
 
 
 def export_write(command: BaseCommand, text: str, output: str | None) -> None:
@@ -77,3 +87,57 @@ class CsvRenderer(BaseRenderer):
         for key, value in (data or {}).items():
             writer.writerow([key, value])
         return out.getvalue().encode(self.charset)
+
+
+class JsonRecordsRenderer(JSONRenderer):
+    """JSON, with the format name the `format` parameter uses."""
+
+    format = "json"
+
+
+class ExportNegotiation(DefaultContentNegotiation):
+    """`format=` first (an unknown one is 406, not DRF's 404), then `Accept`."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        wanted = format_suffix or request.query_params.get("format")
+        if wanted is not None:  # the parameter wins over Accept
+            for renderer in renderers:
+                if renderer.format == wanted:
+                    return renderer, renderer.media_type
+            raise exceptions.NotAcceptable(f"format={wanted}: use one of {', '.join(r.format for r in renderers)}.")
+        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[return-value]
+
+
+class ExportApi(APIView):
+    """An export endpoint: `export(rows)` answers the rows in the negotiated format, CSV as an
+    attachment named after `export_name`. `renderer_classes` puts the default first."""
+
+    content_negotiation_class = ExportNegotiation
+    renderer_classes: ClassVar[tuple[type[BaseRenderer], ...]] = (CsvRenderer, JsonRecordsRenderer)  # type: ignore[misc]
+    export_name = "export"
+    csv_columns: Sequence[str] = ()
+
+    def export(self, rows: Iterable[dict[str, Any]]) -> Response:
+        response = Response(rows_json(self.csv_columns, rows))
+        if self.request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = f'attachment; filename="{self.export_name}.csv"'
+        return response
+
+
+def export_format_parameter(default: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "format",
+        str,
+        enum=list(FORMATS),
+        description=f"csv or json (default {default}); wins over the Accept header (text/csv, application/json).",
+    )
+
+
+def export_responses(record: Any, description: str) -> dict[Any, Any]:
+    """The OpenAPI answers of an export: the CSV text and the JSON list of records."""
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=f"{description}: CSV with a header."),
+        (200, "application/json"): OpenApiResponse(record, description=f"{description}: a list of records."),
+    }

@@ -10,17 +10,17 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.core import exports
 from clinic.core.api import actor, validated
-from clinic.core.exports import FORMATS, export_response
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN, CLINICAL, LEDGER
 from clinic.models import Site, User
@@ -258,7 +258,6 @@ class ContainerQuerySerializer(serializers.Serializer):
 
 
 class ExportQuerySerializer(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
     site = serializers.IntegerField(required=False, min_value=1)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -508,24 +507,47 @@ class BalanceApi(APIView):
         return Response(BalanceSerializer(rows, many=True).data)
 
 
-class ExportApi(APIView):
-    """Every ledger entry in time order for an inspector: CSV (default) or JSON (admin)."""
+def _export_row_serializer() -> type[serializers.Serializer]:
+    """One exported entry (EXPORT_COLUMNS): numbers, times and text."""
+    numbers = {"entry_id", "container"}
+    nullable_numbers = {"reversal_of", "session"}
+    decimals = {"strength_mg_per_ml", "container_volume_ml", "amount_mg", "amount_ml", "stock_change_mg"}
+    attrs: dict[str, Any] = {}
+    for name in ledger_selectors.EXPORT_COLUMNS:
+        if name in numbers:
+            attrs[name] = serializers.IntegerField()
+        elif name in nullable_numbers:
+            attrs[name] = serializers.IntegerField(allow_null=True)
+        elif name in decimals:
+            attrs[name] = serializers.DecimalField(max_digits=12, decimal_places=3)
+        elif name == "expected_mg":
+            attrs[name] = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
+        elif name in ("occurred_at", "recorded_at"):
+            attrs[name] = serializers.DateTimeField()
+        else:
+            attrs[name] = serializers.CharField(allow_blank=True)
+    return type("LedgerExportRowSerializer", (serializers.Serializer,), attrs)
+
+
+LedgerExportRowSerializer = _export_row_serializer()
+
+
+class ExportApi(exports.ExportApi):
+    """Every ledger entry in time order for an inspector: CSV (the default) or JSON, by
+    `Accept` or `format=` (admin)."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": ADMIN}
+    export_name = "controlled-substance-ledger"
+    csv_columns = ledger_selectors.EXPORT_COLUMNS
 
     @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per entry, with a header."),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="{columns, rows}"),
-        },
+        parameters=[ExportQuerySerializer, exports.export_format_parameter("csv")],
+        responses=exports.export_responses(LedgerExportRowSerializer(many=True), "One row per entry"),
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> Response:
         params = validated(ExportQuerySerializer, request.query_params)
         rows = ledger_selectors.export_rows(
             user=actor(request), site_id=params.get("site"), since=params.get("since"), until=params.get("until")
         )
-        return export_response(
-            params["file_format"], "controlled-substance-ledger", ledger_selectors.EXPORT_COLUMNS, rows
-        )
+        return self.export(rows)

@@ -202,7 +202,9 @@ def export_rows(
     *, user: User, site_id: int | None = None, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every entry in time order, one flat row each, for an inspector (CSV or JSON). Staff
-    appear by name and username; no patient data (sessions appear by number)."""
+    appear by name and username; no patient data (sessions appear by number). Amounts are
+    Decimals (JSON numbers); a missing reversal, session or expected amount is None (an empty
+    CSV cell, JSON null)."""
     qs = entry_list(user=user, site_id=site_id, since=since, until=until)
     for entry in qs.iterator(chunk_size=2000):
         container = entry.container
@@ -211,19 +213,19 @@ def export_rows(
             "occurred_at": entry.occurred_at.isoformat(),
             "recorded_at": entry.created_at.isoformat(),
             "kind": entry.kind,
-            "reversal_of": entry.reverses_id or "",
+            "reversal_of": entry.reverses_id,
             "site": container.site.code,
             "container": container.pk,
             "drug": container.drug,
             "ndc": container.ndc,
             "lot": container.lot,
             "expires_on": container.expires_on.isoformat(),
-            "strength_mg_per_ml": str(container.strength_mg_per_ml),
-            "container_volume_ml": str(container.volume_ml),
-            "amount_mg": str(entry.amount_mg),
-            "amount_ml": str(entry.amount_ml),
-            "stock_change_mg": str(entry.stock_change_mg),
-            "session": entry.session_id or "",
+            "strength_mg_per_ml": container.strength_mg_per_ml,
+            "container_volume_ml": container.volume_ml,
+            "amount_mg": entry.amount_mg,
+            "amount_ml": entry.amount_ml,
+            "stock_change_mg": entry.stock_change_mg,
+            "session": entry.session_id,
             "recorded_by": _person(entry.recorded_by),
             "witness": _person(entry.witness),
             "second_witness": _person(entry.second_witness),
@@ -235,6 +237,6 @@ def export_rows(
             "loss_kind": entry.loss_kind,
             "count_kind": entry.count_kind,
             "count_method": entry.count_method,
-            "expected_mg": "" if entry.expected_mg is None else str(entry.expected_mg),
+            "expected_mg": entry.expected_mg,
             "reason": entry.reason,
         }

@@ -1,17 +1,17 @@
 """Admin-only exports of the audit trail: `GET /api/v1/audit/history/` (every change to the
 audited records, with the values before) and `GET /api/v1/audit/access/` (staff reads of
-patients' records). CSV (default) or JSON."""
+patients' records). CSV (the default) or JSON, by `Accept` or `format=` (clinic.core.exports);
+rows in time order."""
 
 from typing import Any, ClassVar
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.views import APIView
+from rest_framework.response import Response
 
 from clinic.core.api import validated
-from clinic.core.exports import FORMATS, export_response
+from clinic.core.exports import ExportApi, export_format_parameter, export_responses
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import ADMIN
 from monitoring.audit import services as audit
@@ -21,7 +21,6 @@ MODEL_CHOICES = [m._meta.label for m in AUDITED_MODELS] + [m._meta.label for m, 
 
 
 class _ExportQuery(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=FORMATS, default="csv")
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
 
@@ -35,38 +34,63 @@ class AccessQuerySerializer(_ExportQuery):
     user = serializers.IntegerField(required=False, min_value=1)
 
 
-EXPORT_RESPONSES = {
-    (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per event, with a header."),
-    (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="{columns, rows}"),
-}
+class HistoryRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    model = serializers.CharField()
+    object_id = serializers.IntegerField()
+    event = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    user = serializers.CharField()
+    changes = serializers.DictField(child=serializers.ListField(allow_null=True), help_text="field -> [before, after]")
+    history_id = serializers.IntegerField(
+        allow_null=True, help_text="The history record's id (null for append-only records)."
+    )
 
 
-class AuditHistoryApi(APIView):
+class AccessRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    patient = serializers.IntegerField()
+    user = serializers.CharField()
+    role = serializers.CharField()
+    method = serializers.CharField()
+    view = serializers.CharField()
+    path = serializers.CharField()
+    status_code = serializers.IntegerField()
+
+
+class AuditHistoryApi(ExportApi):
     """Every change to the audited clinical records: who, when, each changed field before and
-    after; and the creation of the append-only clinical records."""
+    after; and the creation of the append-only clinical records. Oldest first."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": ADMIN}
+    export_name = "audit-history"
+    csv_columns = audit.HISTORY_COLUMNS
 
-    @extend_schema(parameters=[HistoryQuerySerializer], responses=EXPORT_RESPONSES)
-    def get(self, request: Request) -> Any:
-        data = validated(HistoryQuerySerializer, request.query_params)
-        v = data
-        rows = audit.history_rows(since=v.get("since"), until=v.get("until"), model=v.get("model"))
-        return export_response(v["file_format"], "audit-history", audit.HISTORY_COLUMNS, rows)
+    @extend_schema(
+        parameters=[HistoryQuerySerializer, export_format_parameter("csv")],
+        responses=export_responses(HistoryRowSerializer(many=True), "One row per event"),
+    )
+    def get(self, request: Request) -> Response:
+        v = validated(HistoryQuerySerializer, request.query_params)
+        return self.export(audit.history_rows(since=v.get("since"), until=v.get("until"), model=v.get("model")))
 
 
-class AuditAccessApi(APIView):
-    """Staff reads of patients' records (the patient access log)."""
+class AuditAccessApi(ExportApi):
+    """Staff reads of patients' records (the patient access log), oldest first."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": ADMIN}
+    export_name = "patient-access-log"
+    csv_columns = audit.ACCESS_COLUMNS
 
-    @extend_schema(parameters=[AccessQuerySerializer], responses=EXPORT_RESPONSES)
-    def get(self, request: Request) -> Any:
-        data = validated(AccessQuerySerializer, request.query_params)
-        v = data
-        rows = audit.access_rows(
-            since=v.get("since"), until=v.get("until"), patient_id=v.get("patient"), user_id=v.get("user")
+    @extend_schema(
+        parameters=[AccessQuerySerializer, export_format_parameter("csv")],
+        responses=export_responses(AccessRowSerializer(many=True), "One row per read"),
+    )
+    def get(self, request: Request) -> Response:
+        v = validated(AccessQuerySerializer, request.query_params)
+        return self.export(
+            audit.access_rows(
+                since=v.get("since"), until=v.get("until"), patient_id=v.get("patient"), user_id=v.get("user")
+            )
         )
-        return export_response(v["file_format"], "patient-access-log", audit.ACCESS_COLUMNS, rows)

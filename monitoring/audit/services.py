@@ -10,6 +10,7 @@ The exports (`history_rows`, `access_rows`) serve the admin-only API and `manage
 audit_export`: one query per audited model, diffs computed in Python.
 """
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -198,65 +199,81 @@ def history_model(model: type[Model]) -> Any:
     return model.history.model  # type: ignore[attr-defined]
 
 
+def _changes_of(audited: type[Model], since: datetime | None, until: datetime | None) -> Iterator[dict[str, Any]]:
+    """One audited model's history records, oldest first, each with its changed fields."""
+    label = audited._meta.label
+    records_model = history_model(audited)
+    fields = [name for name in _field_names(audited) if name not in ("updated_at",)]
+    qs = records_model.objects.select_related("history_user").order_by("history_date", "history_id")
+    if until is not None:
+        qs = qs.filter(history_date__lt=until)
+    previous: dict[Any, dict[str, Any]] = {}  # each record's last values (for the diff)
+    for record in qs.iterator(chunk_size=2000):
+        values = {name: getattr(record, name) for name in fields}
+        before = previous.get(record.id)
+        previous[record.id] = values
+        if since is not None and record.history_date < since:
+            continue
+        if before is None:
+            changes = {name: [None, _jsonable(value)] for name, value in values.items()}
+        else:
+            changes = {
+                name: [_jsonable(before[name]), _jsonable(value)]
+                for name, value in values.items()
+                if before[name] != value
+            }
+        yield {
+            "at": record.history_date,
+            "model": label,
+            "object_id": record.id,
+            "event": HISTORY_TYPES.get(record.history_type, record.history_type),
+            "user": _user_label(record.history_user),
+            "changes": changes,
+            "history_id": record.history_id,
+        }
+
+
+def _creations_of(
+    append_model: type[Model], user_field: str, since: datetime | None, until: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """One append-only model's rows, oldest first, as their creation."""
+    label = append_model._meta.label
+    rows = append_model._default_manager.select_related(user_field).order_by("created_at", "pk")
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    fields = _field_names(append_model)
+    for row in rows.iterator(chunk_size=2000):
+        yield {
+            "at": row.created_at,  # type: ignore[attr-defined]
+            "model": label,
+            "object_id": row.pk,
+            "event": "created",
+            "user": _user_label(getattr(row, user_field)),
+            "changes": {name: [None, _jsonable(getattr(row, name))] for name in fields},
+            "history_id": None,  # no history record: the row is the record
+        }
+
+
 def history_rows(
     *, since: datetime | None = None, until: datetime | None = None, model: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every audited change, oldest first per record: who, when, and each changed field's
-    value before and after (`changes: {field: [before, after]}`); then the creation of the
-    append-only records."""
-    for audited in AUDITED_MODELS:
-        label = audited._meta.label
-        if model and model != label:
-            continue
-        records_model = history_model(audited)
-        fields = [name for name in _field_names(audited) if name not in ("updated_at",)]
-        qs = records_model.objects.select_related("history_user").order_by("id", "history_date", "history_id")
-        if until is not None:
-            qs = qs.filter(history_date__lt=until)
-        previous: dict[Any, dict[str, Any]] = {}
-        for record in qs.iterator(chunk_size=2000):
-            values = {name: getattr(record, name) for name in fields}
-            before = previous.get(record.id)
-            previous[record.id] = values
-            if since is not None and record.history_date < since:
-                continue
-            if before is None:
-                changes = {name: [None, _jsonable(value)] for name, value in values.items()}
-            else:
-                changes = {
-                    name: [_jsonable(before[name]), _jsonable(value)]
-                    for name, value in values.items()
-                    if before[name] != value
-                }
-            yield {
-                "at": record.history_date.isoformat(),
-                "model": label,
-                "object_id": record.id,
-                "event": HISTORY_TYPES.get(record.history_type, record.history_type),
-                "user": _user_label(record.history_user),
-                "changes": changes,
-                "history_id": record.history_id,
-            }
-    for append_model, user_field, _patient_path in APPEND_ONLY:
-        label = append_model._meta.label
-        if model and model != label:
-            continue
-        rows = append_model._default_manager.select_related(user_field).order_by("created_at", "pk")
-        if since is not None:
-            rows = rows.filter(created_at__gte=since)
-        if until is not None:
-            rows = rows.filter(created_at__lt=until)
-        fields = _field_names(append_model)
-        for row in rows.iterator(chunk_size=2000):
-            yield {
-                "at": row.created_at.isoformat(),  # type: ignore[attr-defined]
-                "model": label,
-                "object_id": row.pk,
-                "event": "created",
-                "user": _user_label(getattr(row, user_field)),
-                "changes": {name: [None, _jsonable(getattr(row, name))] for name in fields},
-                "history_id": "",
-            }
+    """Every audited change and the creation of every append-only record, all in time order
+    (ties: model, then object): who, when, and each changed field's value before and after
+    (`changes: {field: [before, after]}`). Each model is read oldest first in its own query; the
+    streams are merged as they are read, so memory holds one row per stream (and, for the
+    diffs, each audited record's last values)."""
+    streams: list[Iterator[dict[str, Any]]] = [
+        _changes_of(audited, since, until) for audited in AUDITED_MODELS if not model or model == audited._meta.label
+    ]
+    streams += [
+        _creations_of(append_model, user_field, since, until)
+        for append_model, user_field, _patient_path in APPEND_ONLY
+        if not model or model == append_model._meta.label
+    ]
+    for row in heapq.merge(*streams, key=lambda r: (r["at"], r["model"], r["object_id"])):
+        yield {**row, "at": row["at"].isoformat()}
 
 
 ACCESS_COLUMNS = ("at", "patient", "user", "role", "method", "view", "path", "status_code")

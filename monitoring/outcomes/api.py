@@ -9,13 +9,12 @@ from typing import Any, ClassVar
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.core.api import actor, validated
-from clinic.core.exports import CsvRenderer
+from clinic.core.exports import CsvRenderer, ExportApi, JsonRecordsRenderer, export_format_parameter, export_responses
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER, REPORTS
 from monitoring.outcomes import selectors as outcome_selectors
@@ -265,15 +264,16 @@ class CourseOutcomeApi(APIView):
         return Response(CourseOutcomeSerializer(body).data)
 
 
-class OutcomesReportApi(APIView):
+class OutcomesReportApi(ExportApi):
     """`GET` outcomes per protocol and indication: courses, response rate, remission rate,
-    median sessions to response, share who stopped after the first session. JSON, or CSV with
-    `?format=csv` or `reports/outcomes.csv`."""
+    median sessions to response, share who stopped after the first session. JSON (the default)
+    or CSV, by `Accept` or `format=` (clinic.core.exports); `reports/outcomes.csv` is the CSV."""
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": REPORTS}
-    renderer_classes: tuple[type[BaseRenderer], ...] = (JSONRenderer, CsvRenderer)
+    renderer_classes = (JsonRecordsRenderer, CsvRenderer)
     csv_columns = outcome_selectors.REPORT_COLUMNS
+    export_name = "outcomes"
 
     @extend_schema(
         parameters=[
@@ -284,11 +284,9 @@ class OutcomesReportApi(APIView):
                 description="A single-session course with nothing after it for this many days counts as "
                 "stopped (default 28).",
             ),
+            export_format_parameter("json"),
         ],
-        responses={
-            (200, "application/json"): OutcomeRowSerializer(many=True),
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The same rows as CSV."),
-        },
+        responses=export_responses(OutcomeRowSerializer(many=True), "One row per protocol and indication"),
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
         params = request.query_params
@@ -306,10 +304,7 @@ class OutcomesReportApi(APIView):
             site_id=int(site) if site else None,
             lapsed_after_days=int(lapsed) if lapsed else 28,
         )
-        response = Response(OutcomeRowSerializer(rows, many=True).data)
-        if request.accepted_renderer.format == "csv":
-            response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
-        return response
+        return self.export(OutcomeRowSerializer(rows, many=True).data)
 
 
 class OutcomesReportCsvApi(OutcomesReportApi):

@@ -521,9 +521,10 @@ def test_export_for_an_inspector_csv_and_json(staff, vial, session, api):
     patient = session.course.patient
     assert patient.family_name not in r.content.decode()
     assert patient.mrn not in r.content.decode()
-    body = admin.get("/api/v1/ledger/export/?file_format=json").json()
-    assert body["columns"][0] == "entry_id"
-    assert len(body["rows"]) == 4
+    body = admin.get("/api/v1/ledger/export/?format=json").json()
+    assert list(body[0])[0] == "entry_id"
+    assert [row["kind"] for row in body] == ["receive", "open", "administer", "waste"]
+    assert (body[-1]["amount_mg"], body[-1]["amount_ml"]) == (8.8, 0.176)
     assert api(staff["nurse"]).get("/api/v1/ledger/export/").status_code == 403
 
 
@@ -531,7 +532,7 @@ def test_export_management_command(staff, vial, tmp_path):
     out = tmp_path / "ledger.json"
     call_command("ledger_export", "--format", "json", "--output", str(out))
     data = json.loads(out.read_text())
-    assert [row["kind"] for row in data["rows"]] == ["receive"]
+    assert [row["kind"] for row in data] == ["receive"]
     csv_out = io.StringIO()
     call_command("ledger_export", stdout=csv_out)
     assert csv_out.getvalue().splitlines()[0].startswith("entry_id,occurred_at")

@@ -171,9 +171,9 @@ def test_audit_exports_are_admin_only(api, users, other_patient):
     api(users["clinician"]).patch(f"/api/v1/patients/{other_patient.pk}/", {"phone": "555-0199"})
     api(users["nurse"]).get(f"/api/v1/patients/{other_patient.pk}/")
     admin = api(users["admin"])
-    r = admin.get("/api/v1/audit/history/?model=patients.Patient&file_format=json")
+    r = admin.get("/api/v1/audit/history/?model=patients.Patient&format=json")
     assert r.status_code == 200
-    changes = [row for row in r.json()["rows"] if row["object_id"] == other_patient.pk and row["event"] == "changed"]
+    changes = [row for row in r.json() if row["object_id"] == other_patient.pk and row["event"] == "changed"]
     assert changes[0]["user"] == "clinician"
     assert changes[0]["changes"]["phone"] == ["", "555-0199"]
     r = admin.get("/api/v1/audit/access/")
@@ -193,16 +193,16 @@ def test_audit_exports_are_admin_only(api, users, other_patient):
 def test_history_export_includes_append_only_records(api, users, course):
     session = SessionFactory(course=course, started_at=timezone.now() - timedelta(minutes=5), status="running")
     vitals_record(actor=users["nurse"], session=session, rows=[dict(VITALS)])
-    body = api(users["admin"]).get("/api/v1/audit/history/?model=monitoring.VitalSign&file_format=json").json()
-    assert [(row["event"], row["user"]) for row in body["rows"]] == [("created", "nurse")]
-    assert body["rows"][0]["changes"]["systolic"] == [None, 185]
+    body = api(users["admin"]).get("/api/v1/audit/history/?model=monitoring.VitalSign&format=json").json()
+    assert [(row["event"], row["user"]) for row in body] == [("created", "nurse")]
+    assert body[0]["changes"]["systolic"] == [None, 185]
 
 
 def test_audit_export_command(api, users, other_patient, tmp_path):
     api(users["nurse"]).get(f"/api/v1/patients/{other_patient.pk}/")
     out = tmp_path / "access.json"
     call_command("audit_export", "access", "--format", "json", "--output", str(out))
-    assert [row["patient"] for row in json.loads(out.read_text())["rows"]] == [other_patient.pk]
+    assert [row["patient"] for row in json.loads(out.read_text())] == [other_patient.pk]
     text = io.StringIO()
     call_command("audit_export", "history", "--model", "patients.Patient", stdout=text)
     assert text.getvalue().splitlines()[0] == "at,model,object_id,event,user,changes,history_id"
