@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, DEMOGRAPHICS, PATIENT, STAFF
+from clinic.core.schema import IntegerListField, JsonObjectField, StringListField, StringMapListField
 from clinic.models import Site
 from patients import selectors, services
 from patients.models import Assessment, AssessmentInstrument, BodyMeasurement, Patient, Screening, Sex
@@ -95,6 +96,10 @@ class MeasurementCreateSerializer(serializers.Serializer):
 
 
 class ScreeningSerializer(serializers.ModelSerializer):
+    reasons = StringListField(read_only=True)
+    medication_flags = StringMapListField(read_only=True)
+    answers = JsonObjectField(read_only=True)
+
     class Meta:
         model = Screening
         fields = (
@@ -208,6 +213,9 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
+    items = IntegerListField(read_only=True)
+    flags = StringListField(read_only=True)
+
     class Meta:
         model = Assessment
         fields = (
@@ -228,9 +236,21 @@ class AssessmentSerializer(serializers.ModelSerializer):
 _COMPUTED = ("total", "severity", "flags")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "integer"}},
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+        ]
+    }
+)
+class ItemScoresField(serializers.JSONField):
+    """Item scores: a list (item 1 first) or an object keyed by item number."""
+
+
 class AssessmentCreateSerializer(serializers.Serializer):
     instrument = serializers.ChoiceField(choices=AssessmentInstrument.choices)
-    items = serializers.JSONField(
+    items = ItemScoresField(
         help_text="The item scores, item 1 first (a list), or an object keyed by item number. "
         "The total, severity band and flags are computed by the service; do not send them."
     )

@@ -178,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "clinic.core.schema.one_or_many_hook",
+        "clinic.core.schema.email_default_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "FollowUpKindEnum": "monitoring.followups.models.FollowUpKind",
         "AssessmentInstrumentEnum": "patients.models.AssessmentInstrument",

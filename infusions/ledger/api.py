@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from clinic.core import exports
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
+from clinic.core.schema import StringListField
 from clinic.core.roles import ADMIN, CLINICAL, LEDGER
 from clinic.models import Site, User
 from clinic.selectors import user_get
@@ -107,16 +108,18 @@ class EntrySerializer(serializers.ModelSerializer):
     def _deadline(self, obj: LedgerEntry, key: str) -> Any:
         return ledger.loss_deadlines(obj, obj.container.site.policy).get(key)
 
-    @extend_schema(responses=OpenApiTypes.DATE)  # type: ignore[misc]
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_dea_notice_due_by(self, obj: LedgerEntry) -> Any:
         return self._deadline(obj, "dea_notice_due_by")
 
-    @extend_schema(responses=OpenApiTypes.DATE)  # type: ignore[misc]
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_dea_form_106_due_by(self, obj: LedgerEntry) -> Any:
         return self._deadline(obj, "dea_form_106_due_by")
 
 
 class ReconciliationSerializer(serializers.ModelSerializer):
+    reasons = StringListField(read_only=True)
+
     class Meta:
         model = LedgerReconciliation
         fields = (

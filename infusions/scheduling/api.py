@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
+from clinic.core.schema import JsonObjectField
 from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE, PATIENT, STAFF, Role
 from clinic.models import Chair, Site
 from infusions.protocols.models import Protocol
@@ -205,8 +206,24 @@ class AppointmentNoShowSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+class AppointmentSnapshotSerializer(serializers.Serializer):
+    """Where the appointment was (before) or is (after) a change; empty before a booking."""
+
+    chair = serializers.IntegerField(allow_null=True, required=False)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+    status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+
+
+@extend_schema_field(AppointmentSnapshotSerializer)
+class AppointmentSnapshotField(JsonObjectField):
+    """The stored snapshot, as it is."""
+
+
 class AppointmentEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.CharField(source="actor.username", read_only=True)
+    before = AppointmentSnapshotField(read_only=True)
+    after = AppointmentSnapshotField(read_only=True)
     reason = serializers.SerializerMethodField()
 
     class Meta:

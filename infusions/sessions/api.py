@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
+from clinic.core.schema import StringListField
 from clinic.core.roles import CLINICAL, PRESCRIBER
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment
@@ -64,6 +65,7 @@ class DoseFiguresSerializer(serializers.Serializer):
 
 class SessionSerializer(serializers.ModelSerializer):
     patient = serializers.IntegerField(source="course.patient_id", read_only=True)
+    approval_reasons = StringListField(read_only=True)
     protocol_code = serializers.CharField(source="course.protocol.code", read_only=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
+from clinic.core.schema import JsonObjectField
 from clinic.core.roles import STAFF
 from clinic.models import User
 from monitoring.followups import selectors, services
@@ -30,6 +31,8 @@ STATUS_FILTERS = [selectors.OPEN, *FollowUpStatus.values]
 
 
 class FollowUpEventSerializer(serializers.ModelSerializer):
+    data = JsonObjectField(read_only=True)
+
     class Meta:
         model = FollowUpEvent
         fields = ("id", "action", "actor", "reason", "data", "created_at")

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from clinic.core.api import actor, validated
 from clinic.core.exports import CsvRenderer, ExportApi, JsonRecordsRenderer, export_format_parameter, export_responses
 from clinic.core.permissions import RolePermission
+from clinic.core.schema import JsonObjectField
 from clinic.core.roles import CLINICAL, PRESCRIBER, REPORTS
 from monitoring.outcomes import selectors as outcome_selectors
 from monitoring.outcomes import services as maintenance_services
@@ -47,6 +48,7 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 class RecommendationSerializer(serializers.ModelSerializer):
     decision = serializers.SerializerMethodField()
+    details = JsonObjectField(read_only=True)
 
     class Meta:
         model = MaintenanceRecommendation

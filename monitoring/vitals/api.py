@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -60,7 +60,7 @@ class VitalSerializer(serializers.ModelSerializer):
             "created_at",
         )
 
-    @extend_schema(responses=News2Serializer)  # type: ignore[misc]
+    @extend_schema_field(News2Serializer)
     def get_news2(self, obj: VitalSign) -> dict[str, Any]:
         return {"score": obj.news2_score, "risk": obj.news2_risk}
 
@@ -222,7 +222,12 @@ class SessionVitalsApi(APIView):
         rows = vitals_list(session=session)
         return Response([vital_data(v, list(v.alerts.all()), superseded=hasattr(v, "superseded_by")) for v in rows])
 
-    @extend_schema(request=VitalInputSerializer(many=True), responses={201: VitalSerializer(many=True)})
+    # One object or a list (clinic.core.schema.one_or_many_hook writes both into the schema).
+    @extend_schema(
+        request=VitalInputSerializer(many=True),
+        responses={201: VitalSerializer(many=True)},
+        extensions={"x-one-or-many": True},
+    )
     def post(self, request: Request, session_pk: str) -> Response:
         # Only clinical staff get here (RolePermission), and they may see every session: the
         # service's locked read of the session is the only one (no separate session_get).
