@@ -18,7 +18,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from drf_spectacular.types import OpenApiTypes
@@ -99,8 +99,9 @@ class ExportNegotiation(DefaultContentNegotiation):
     """`format=` first (an unknown one is 406, not DRF's 404), then `Accept`."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         wanted = format_suffix or request.query_params.get("format")
         if wanted is not None:  # the parameter wins over Accept
             for renderer in renderers:
@@ -115,7 +116,7 @@ class ExportApi(APIView):
     attachment named after `export_name`. `renderer_classes` puts the default first."""
 
     content_negotiation_class = ExportNegotiation
-    renderer_classes: ClassVar[tuple[type[BaseRenderer], ...]] = (CsvRenderer, JsonRecordsRenderer)  # type: ignore[misc]
+    renderer_classes: tuple[type[BaseRenderer], ...] = (CsvRenderer, JsonRecordsRenderer)
     export_name = "export"
     csv_columns: Sequence[str] = ()
 

@@ -43,9 +43,7 @@ class JsonObjectField(serializers.JSONField):
     """A JSON object whose keys depend on the record (event data, details)."""
 
 
-@extend_schema_field(
-    {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string"}}}
-)
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string"}}})
 class StringMapListField(serializers.JSONField):
     """A list of objects of strings (medication flags: medication, flag, advice)."""
 

@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -22,8 +21,8 @@ from rest_framework.views import APIView
 from clinic.core import exports
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import StringListField
 from clinic.core.roles import ADMIN, CLINICAL, LEDGER
+from clinic.core.schema import StringListField
 from clinic.models import Site, User
 from clinic.selectors import user_get
 from infusions.ledger import selectors as ledger_selectors

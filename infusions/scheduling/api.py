@@ -32,8 +32,8 @@ from rest_framework.views import APIView
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import JsonObjectField
 from clinic.core.roles import BOOKERS, FRONT_OF_HOUSE, PATIENT, STAFF, Role
+from clinic.core.schema import JsonObjectField
 from clinic.models import Chair, Site
 from infusions.protocols.models import Protocol
 from infusions.scheduling import services as booking

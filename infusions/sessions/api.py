@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import StringListField
 from clinic.core.roles import CLINICAL, PRESCRIBER
+from clinic.core.schema import StringListField
 from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment
 from infusions.scheduling.selectors import appointment_get

@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from clinic.core.api import actor, validated
 from clinic.core.exceptions import ApplicationError
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import JsonObjectField
 from clinic.core.roles import CLINICAL
+from clinic.core.schema import JsonObjectField
 from clinic.selectors import site_get, staff_site
 from infusions.sessions.api import SessionSerializer
 from infusions.sessions.models import InfusionSession
@@ -84,7 +84,7 @@ class ReadinessSerializer(serializers.Serializer):
 
 class SessionEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.SerializerMethodField()
-    data = JsonObjectField(read_only=True)
+    data = JsonObjectField(read_only=True)  # type: ignore[assignment]  # the event's data field
 
     class Meta:
         model = SessionEvent

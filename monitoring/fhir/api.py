@@ -8,6 +8,7 @@ patient's answers 404, as everywhere); admins and front desk get 403. Every answ
 (no sign-in needed, as SMART clients read it first).
 """
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -15,8 +16,9 @@ from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,8 +54,9 @@ class FhirContentNegotiation(DefaultContentNegotiation):
     settings = _NoFormatOverride  # type: ignore[assignment]
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         wanted = request.query_params.get("_format")
         if wanted is not None:
             if wanted.split(";")[0].strip().lower() in JSON_FORMATS:
@@ -183,8 +186,11 @@ def _snake(name: str) -> str:
 
 class FhirApi(APIView):
     # Bearer first: a 401 tells a FHIR client `WWW-Authenticate: Bearer`; `Token` works as well.
-    authentication_classes = (BearerTokenAuthentication, ExpiringTokenAuthentication)
-    permission_classes = (RolePermission,)
+    authentication_classes: tuple[type[BaseAuthentication], ...] = (
+        BearerTokenAuthentication,
+        ExpiringTokenAuthentication,
+    )
+    permission_classes: tuple[type[BasePermission], ...] = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": FHIR_READERS}
     renderer_classes = (FhirJsonRenderer, JSONRenderer)
     content_negotiation_class = FhirContentNegotiation
@@ -247,7 +253,7 @@ class FhirMetadataApi(FhirApi):
 
     @extend_schema(responses={200: FHIR_RESOURCE["CapabilityStatement"]}, operation_id="fhir_metadata", auth=[])
     def get(self, request: Request) -> Response:
-        version = settings.SPECTACULAR_SETTINGS["VERSION"]
+        version = str(settings.SPECTACULAR_SETTINGS["VERSION"])
         return Response(
             resources.capability_statement(base_url=self.base_url(), date=CAPABILITY_DATE, software_version=version)
         )

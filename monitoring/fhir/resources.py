@@ -159,12 +159,14 @@ def vital_observation(vital: VitalSign, patient_id: int, part: str) -> dict[str,
             {"code": _concept(codes.DIASTOLIC), "valueQuantity": _quantity(vital.diastolic, codes.MMHG)},
         ]
         return bp
-    concept, value, unit = {
+    parts: dict[str, tuple[dict[str, Any], Decimal | int, str]] = {
         "hr": (_concept(codes.HEART_RATE), vital.heart_rate, codes.PER_MIN),
         "spo2": (_concept(codes.SPO2, codes.SPO2_PULSE_OX, text="Oxygen saturation (SpO2)"), vital.spo2, codes.PERCENT),
         "rr": (_concept(codes.RESPIRATORY_RATE), vital.respiratory_rate, codes.PER_MIN),
-        "temp": (_concept(codes.TEMPERATURE), vital.temperature_c, codes.CELSIUS),
-    }[part]
+        # Only asked for when the set has a temperature (`_vital_parts`, the selectors).
+        "temp": (_concept(codes.TEMPERATURE), vital.temperature_c or Decimal(0), codes.CELSIUS),
+    }
+    concept, value, unit = parts[part]
     resource = _vital_base(vital, patient_id, part, concept)
     resource["valueQuantity"] = _quantity(value, unit)
     return resource
@@ -178,11 +180,10 @@ def vital_observations(vital: VitalSign, patient_id: int) -> Iterator[dict[str, 
 
 def measurement_observation(measurement: BodyMeasurement, part: str) -> dict[str, Any]:
     """A weighing as body weight, or body height when measured."""
-    code, value, unit = (
-        (codes.WEIGHT, measurement.weight_kg, codes.KG)
-        if part == "weight"
-        else (codes.HEIGHT, measurement.height_cm, codes.CM)
-    )
+    if part == "weight":
+        code, value, unit = codes.WEIGHT, measurement.weight_kg, codes.KG
+    else:  # only asked for when a height was measured (monitoring.fhir.selectors)
+        code, value, unit = codes.HEIGHT, measurement.height_cm or Decimal(0), codes.CM
     return {
         "resourceType": "Observation",
         "id": f"bm-{measurement.pk}-{part}",
@@ -194,7 +195,7 @@ def measurement_observation(measurement: BodyMeasurement, part: str) -> dict[str
         "effectiveDateTime": _instant(measurement.measured_at),
         "issued": _instant(measurement.created_at),
         "performer": [_person(measurement.recorded_by)],
-        "valueQuantity": _quantity(value, unit),  # type: ignore[arg-type]
+        "valueQuantity": _quantity(value, unit),
     }
 
 

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import JsonObjectField
 from clinic.core.roles import STAFF
+from clinic.core.schema import JsonObjectField
 from clinic.models import User
 from monitoring.followups import selectors, services
 from monitoring.followups.dispatch import followup_title
@@ -31,7 +31,7 @@ STATUS_FILTERS = [selectors.OPEN, *FollowUpStatus.values]
 
 
 class FollowUpEventSerializer(serializers.ModelSerializer):
-    data = JsonObjectField(read_only=True)
+    data = JsonObjectField(read_only=True)  # type: ignore[assignment]  # the event's data field
 
     class Meta:
         model = FollowUpEvent

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,8 +17,8 @@ from rest_framework.views import APIView
 from clinic.core.api import actor, validated
 from clinic.core.exports import CsvRenderer, ExportApi, JsonRecordsRenderer, export_format_parameter, export_responses
 from clinic.core.permissions import RolePermission
-from clinic.core.schema import JsonObjectField
 from clinic.core.roles import CLINICAL, PRESCRIBER, REPORTS
+from clinic.core.schema import JsonObjectField
 from monitoring.outcomes import selectors as outcome_selectors
 from monitoring.outcomes import services as maintenance_services
 from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation
@@ -273,7 +274,7 @@ class OutcomesReportApi(ExportApi):
 
     permission_classes = (RolePermission,)
     roles: ClassVar[dict[str, Any]] = {"get": REPORTS}
-    renderer_classes = (JsonRecordsRenderer, CsvRenderer)
+    renderer_classes: tuple[type[BaseRenderer], ...] = (JsonRecordsRenderer, CsvRenderer)
     csv_columns = outcome_selectors.REPORT_COLUMNS
     export_name = "outcomes"
 
