@@ -139,3 +139,33 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     during = factory.LazyAttribute(lambda o: (o.starts_at, o.ends_at))
     status = "booked"
     booked_by = factory.SubFactory(UserFactory, role=Role.FRONTDESK)
+
+
+def vials_received(
+    admin: User,
+    site: Site,
+    *,
+    drug: str = "ketamine",
+    strength: str = "50",
+    volume: str = "10",
+    quantity: int = 1,
+    expires_on: date | None = None,
+) -> list:
+    """Controlled-substance containers received into a site's ledger through the service (a
+    supplier with a valid DEA number, BS1234563: (1+3+5) + 2*(2+4+6) = 33, check digit 3)."""
+    from infusions.ledger import services as ledger
+
+    return ledger.ledger_receive(
+        actor=admin,
+        site=site,
+        drug=drug,
+        ndc="0409-2051-05",
+        lot="LOT-A1",
+        expires_on=expires_on or timezone.localdate() + timedelta(days=365),
+        strength_mg_per_ml=Decimal(strength),
+        volume_ml=Decimal(volume),
+        supplier="Acme Pharma Distribution",
+        supplier_dea_number="BS1234563",
+        invoice_number="INV-1001",
+        quantity=quantity,
+    )

@@ -16,7 +16,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from infusions.ledger import services as ledger
 from monitoring.vitals.services import vitals_record
-from tests.factories import CourseFactory, SessionFactory
+from tests.factories import CourseFactory, SessionFactory, vials_received
 
 pytestmark = pytest.mark.django_db
 
@@ -42,19 +42,7 @@ def records(api, users, other_patient, protocol, site):
     vitals_record(actor=users["nurse"], session=session, rows=[dict(VITALS)])
     nurse.get(f"/api/v1/patients/{other_patient.pk}/")
     clinician.get(f"/api/v1/patients/{other_patient.pk}/")
-    container = ledger.ledger_receive(
-        actor=users["admin"],
-        site=site,
-        drug="ketamine",
-        ndc="0409-2051-05",
-        lot="LOT-A1",
-        expires_on=timezone.localdate() + timedelta(days=365),
-        strength_mg_per_ml=Decimal("50"),
-        volume_ml=Decimal("10"),
-        supplier="Acme",
-        supplier_dea_number="BS1234563",
-        invoice_number="INV-1",
-    )[0]
+    container = vials_received(users["admin"], site)[0]
     ledger.ledger_open(actor=users["nurse"], session=session, container=container, amount_mg=Decimal("50"))
     return {"patient": other_patient, "session": session}
 

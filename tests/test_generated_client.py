@@ -21,6 +21,7 @@ import requests
 from openapi_spec_validator import validate
 
 from infusions.protocols.models import Protocol
+from patients.screening import ANSWER_KEYS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,21 +116,7 @@ def test_the_generated_client_runs_the_first_journey(generated, live_server, use
     assert isinstance(weight, models.Measurement)
     assert weight.weight_kg == 82.4
 
-    answers = dict.fromkeys(
-        [
-            "pregnant_or_breastfeeding",
-            "aneurysm_or_avm",
-            "intracerebral_haemorrhage",
-            "ketamine_hypersensitivity",
-            "active_psychosis_or_mania",
-            "uncontrolled_hypertension",
-            "substance_use_disorder",
-            "severe_cardiovascular_disease",
-            "severe_liver_disease",
-            "raised_icp_or_iop",
-        ],
-        False,
-    )
+    answers = dict.fromkeys(ANSWER_KEYS, False)  # DESIGN.md: every contraindication answered
     screening = api("api_v1_patients_screenings_create").sync(
         patient.id,
         client=client,

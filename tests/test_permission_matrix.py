@@ -61,6 +61,11 @@ ASSESSMENTS = "tests/patients/test_assessments.py::test_matrix_patient_assessmen
 MY_ASSESSMENTS = "tests/patients/test_assessments.py::test_matrix_my_assessments"
 LEDGER_MATRIX = "tests/infusions/ledger/test_ledger.py::test_ledger_permission_matrix"
 FHIR_MATRIX = "tests/monitoring/fhir/test_fhir.py::test_fhir_permission_matrix"
+FHIR_PATIENT_SEARCH = "tests/monitoring/fhir/test_fhir_clients.py::test_patient_search"
+FHIR_METADATA = (
+    "tests/monitoring/fhir/test_fhir_clients.py::"
+    "test_fhirclient_starts_from_the_capability_statement_which_lists_exactly_what_is_searched"
+)
 SECURITY = "tests/test_security.py::test_tokens_can_be_revoked"
 AUDIT = "tests/monitoring/audit/test_audit.py::test_audit_exports_are_admin_only"
 
@@ -200,7 +205,10 @@ MATRIX: dict[str, Row] = {
     # audit trail exports
     "GET /api/v1/audit/history/": Row(ADMIN, (AUDIT,)),
     "GET /api/v1/audit/access/": Row(ADMIN, (AUDIT,)),
-    # FHIR: clinical staff; a patient their own record only
+    # FHIR: clinical staff; a patient their own record only (a patient's Patient search finds
+    # only their own record: another patient's is not found, so the answer is an empty Bundle)
+    "GET /fhir/metadata": Row(ALL, (FHIR_METADATA,), public=True),
+    "GET /fhir/Patient": Row(FHIR, (FHIR_PATIENT_SEARCH,)),
     "GET /fhir/Patient/{pk}": Row(FHIR, (FHIR_MATRIX,), own=True),
     "GET /fhir/Observation": Row(FHIR, (FHIR_MATRIX,), own=True),
     "GET /fhir/Observation/{pk}": Row(FHIR, (FHIR_MATRIX,), own=True),

@@ -34,7 +34,7 @@ from schemathesis import GenerationMode
 
 from infusions.ledger import services as ledger
 from monitoring.vitals.services import vitals_record
-from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, SessionFactory
+from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, SessionFactory, vials_received
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]
 
@@ -64,19 +64,7 @@ def known(users, own_patient, other_patient, protocol, site):
     planned = SessionFactory(course=course)
     recorded = vitals_record(actor=users["nurse"], session=session, rows=[dict(ALARMING)])[0]
     appointment = AppointmentFactory(patient=other_patient, chair=ChairFactory(site=site), site=site)
-    container = ledger.ledger_receive(
-        actor=users["admin"],
-        site=site,
-        drug="ketamine",
-        ndc="0409-2051-05",
-        lot="FUZZ",
-        expires_on=timezone.localdate() + timedelta(days=365),
-        strength_mg_per_ml=Decimal("50"),
-        volume_ml=Decimal("10"),
-        supplier="Acme",
-        supplier_dea_number="BS1234563",
-        invoice_number="INV-FUZZ",
-    )[0]
+    container = vials_received(users["admin"], site)[0]
     entry = ledger.ledger_open(actor=users["nurse"], session=session, container=container, amount_mg=Decimal("50"))
     ids: dict[str, Any] = {
         "patients": other_patient.pk,

@@ -22,7 +22,7 @@ from clinic.core.exceptions import ApplicationError
 from clinic.core.roles import Role
 from infusions.ledger import services as ledger
 from infusions.ledger.models import ControlledContainer, LedgerEntry, LedgerReconciliation
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, vials_received
 
 pytestmark = pytest.mark.django_db
 
@@ -42,19 +42,8 @@ def staff(users):
 
 
 def receive(admin, site, *, drug="ketamine", strength="50", volume="10", quantity=1, expires_on=NEXT_YEAR):
-    return ledger.ledger_receive(
-        actor=admin,
-        site=site,
-        drug=drug,
-        ndc="0409-2051-05",
-        lot="LOT-A1",
-        expires_on=expires_on,
-        strength_mg_per_ml=Decimal(strength),
-        volume_ml=Decimal(volume),
-        supplier="Acme Pharma Distribution",
-        supplier_dea_number=DEA,
-        invoice_number="INV-1001",
-        quantity=quantity,
+    return vials_received(
+        admin, site, drug=drug, strength=strength, volume=volume, quantity=quantity, expires_on=expires_on
     )
 
 

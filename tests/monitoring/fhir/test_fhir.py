@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from monitoring.vitals.services import vitals_record
 from patients.services import assessment_record
-from tests.factories import AppointmentFactory, ChairFactory, CourseFactory, MeasurementFactory, SessionFactory
+from tests.factories import (
+    AppointmentFactory,
+    ChairFactory,
+    CourseFactory,
+    MeasurementFactory,
+    PatientFactory,
+    SessionFactory,
+)
 from tests.monitoring.fhir.validation import validate
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +268,46 @@ def test_observation_search_takes_a_fixed_number_of_queries(api, users, chart, d
         assessment_record(actor=users["nurse"], patient=chart["patient"], instrument="GAD7", items=[0] * 7)
     with django_assert_num_queries(len(small.captured_queries)):
         assert len(client.get(path).json()["entry"]) > 30
+
+
+@pytest.mark.parametrize(
+    ("path", "grow"),
+    [
+        ("/fhir/Patient?name=Other", "patients"),
+        ("/fhir/Appointment?patient={patient}", "appointments"),
+        ("/fhir/MedicationAdministration?patient={patient}", "sessions"),
+        ("/fhir/Observation?patient={patient}&code=8867-4&_sort=-date&_count=10", "vitals"),
+    ],
+)
+def test_every_search_takes_a_fixed_number_of_queries(api, users, chart, site, path, grow, django_assert_num_queries):
+    """One COUNT and one page query (plus the page's rows by kind for Observation), whatever the
+    number of matches: the same count at two sizes."""
+    client = api(users["clinician"])
+    patient = chart["patient"]
+    url = path.format(patient=patient.pk)
+
+    days = iter(range(20, 100))
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            if grow == "patients":
+                PatientFactory(site=site, given_name="Other")
+            elif grow == "appointments":
+                AppointmentFactory(
+                    patient=patient,
+                    chair=ChairFactory(site=site),
+                    site=site,
+                    starts_at=timezone.now() + timedelta(days=next(days)),
+                )
+            elif grow == "sessions":
+                SessionFactory(course=chart["session"].course, status="completed", started_at=timezone.now())
+            else:
+                vitals_record(actor=users["nurse"], session=chart["session"], rows=[dict(VITALS)])
+
+    add(2)
+    with CaptureQueriesContext(connection) as small:
+        first = client.get(url).json()
+    add(12)
+    with django_assert_num_queries(len(small.captured_queries)):
+        second = client.get(url).json()
+    assert second["total"] > first["total"]
