@@ -151,6 +151,7 @@ RESULT_PARAMS = ("_count", "_offset", "_sort", "_summary", "_format", "_pretty")
 DATE_PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
 UNSUPPORTED_DATE_PREFIXES = ("ap",)  # R4's "approximately": no agreed range, so not offered
 SUMMARY_VALUES = ("count", "false")
+MAX_OFFSET = 10**9  # far past any history; beyond PostgreSQL's OFFSET range is refused, not a 500
 
 
 class SearchError(Exception):
@@ -294,8 +295,8 @@ class _Reader:
             self.search.summary_count = self.search.summary_count or int(raw) == 0
             return
         if name == "_offset":
-            if not raw.isdigit():
-                raise SearchError(key, "_offset must be a whole number.")
+            if not raw.isdigit() or int(raw) > MAX_OFFSET:
+                raise SearchError(key, f"_offset must be a whole number up to {MAX_OFFSET}.")
             self.search.offset = int(raw)
             return
         if name == "_summary":

@@ -198,6 +198,26 @@ def test_a_planned_session_is_not_an_administration(api, users, course):
     assert r.json()["resourceType"] == "OperationOutcome"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/Patient/{big}",
+        "/fhir/Patient?_id={big}",
+        "/fhir/Observation?patient={big}",
+        "/fhir/Observation?patient={own}&_offset={big}",
+        "/fhir/Observation?patient={own}&_id=vs-{big}-bp",
+        "/fhir/Observation/vs-{big}-bp",
+        "/fhir/Appointment/{big}",
+        "/fhir/MedicationAdministration/session-{big}",
+        "/fhir/MedicationAdministration?patient={own}&_id=session-{big}",
+    ],
+)
+def test_numbers_beyond_the_database_range_are_answered_not_crashed(api, users, own_patient, path):
+    r = api(users["nurse"]).get(path.format(big="9" * 30, own=own_patient.pk))
+    assert r.status_code in (200, 400, 404), r.content[:200]
+    validate(r.json())
+
+
 def test_errors_are_operation_outcomes(api, users):
     r = api(users["nurse"]).get("/fhir/Observation")
     assert r.status_code == 400
