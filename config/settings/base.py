@@ -118,12 +118,25 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# E-mail: every setting Django's backends read comes from the environment.
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_SSL_CERTFILE = env("EMAIL_SSL_CERTFILE", default=None)
+EMAIL_SSL_KEYFILE = env("EMAIL_SSL_KEYFILE", default=None)
+# Seconds an SMTP operation may block (keep it well under OUTBOX_CLAIM_LEASE_SECONDS).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The folder of django.core.mail.backends.filebased.EmailBackend.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[Clinic] ")
+EMAIL_USE_LOCALTIME = env.bool("EMAIL_USE_LOCALTIME", default=False)
+# The domain of the outbox's Message-IDs (default: this host's name).
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="")
+SERVER_EMAIL = env("SERVER_EMAIL", default="clinic@localhost")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 
 REST_FRAMEWORK = {
@@ -233,10 +246,26 @@ FOLLOWUP_TICK_SECONDS = env.float("FOLLOWUP_TICK_SECONDS", default=60.0)
 FOLLOWUP_PLAN_SECONDS = env.float("FOLLOWUP_PLAN_SECONDS", default=300.0)
 FOLLOWUP_DISPATCH_LEASE_SECONDS = env.int("FOLLOWUP_DISPATCH_LEASE_SECONDS", default=300)
 FOLLOWUP_DISPATCH_BATCH_SIZE = env.int("FOLLOWUP_DISPATCH_BATCH_SIZE", default=500)
-FOLLOWUP_CHANNELS = env.list(
-    "FOLLOWUP_CHANNELS",
-    default=["monitoring.followups.channels.InboxChannel", "monitoring.followups.channels.EmailChannel"],
+# Notification channels (monitoring.outbox.channels): the in-app inbox stores its deliveries;
+# the others send through the outbox after commit, each on its own.
+NOTIFICATION_CHANNELS = env.list(
+    "NOTIFICATION_CHANNELS",
+    default=["monitoring.outbox.channels.InboxChannel", "monitoring.outbox.channels.EmailChannel"],
 )
+# The outbox (monitoring.outbox): a claimed message not marked sent after the lease is sent
+# again (its sender died); a failed one waits base x 2^(attempts-1) seconds, at most the max;
+# the sweep re-enqueues both. A lost database connection while marking is retried this long.
+OUTBOX_CLAIM_LEASE_SECONDS = env.float("OUTBOX_CLAIM_LEASE_SECONDS", default=300.0)
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=30.0)
+OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
+OUTBOX_MARK_RETRY_SECONDS = env.float("OUTBOX_MARK_RETRY_SECONDS", default=60.0)
+OUTBOX_SEND_BATCH_SIZE = env.int("OUTBOX_SEND_BATCH_SIZE", default=100)
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "monitoring.outbox_sweep",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": OUTBOX_SWEEP_SECONDS},
+}
 CELERY_BEAT_SCHEDULE["followups-dispatch-due"] = {
     "task": "monitoring.followups_dispatch_due",
     "schedule": FOLLOWUP_TICK_SECONDS,

@@ -4,20 +4,24 @@
    `SELECT ... FOR UPDATE SKIP LOCKED`, marks them `queued` with a lease time and, after
    commit, hands their ids in batches to the delivery task. Rows whose escalation time has
    come are escalated in the same step (new round, new assignee role).
-2. `followups_deliver` (the delivery task) locks the queued rows, writes one delivery row
-   per (follow-up, round, channel, recipient) with `INSERT ... ON CONFLICT DO NOTHING`,
-   sends only what that insert created, and marks the rows `notified`, all in one
-   transaction: a retry, a redelivery after a worker died, or a second copy of the message
-   finds the delivery rows and sends nothing again.
-3. Nothing is lost: a row stays `queued` until a delivery commits; if its message is lost
+2. `followups_deliver` (the delivery task) locks the queued rows and, in one transaction,
+   writes one delivery row per (follow-up, round, channel, recipient) with `INSERT ... ON
+   CONFLICT DO NOTHING`, the outbox messages of the sent channels (e-mail: one digest per
+   recipient, with its Message-ID) for what that insert created, and marks the rows
+   `notified`. Nothing is sent inside it: a retry, a redelivery after a worker died, or a
+   second copy of the message finds the rows notified and writes nothing again.
+3. After commit the outbox (`monitoring.outbox`) sends each channel's messages on its own
+   and marks each one sent as soon as it went: a failing channel delays only itself, the
+   in-app inbox (whose delivery rows are the entries) is delivered at commit.
+4. Nothing is lost: a row stays `queued` until its delivery commits; if its message is lost
    (Redis restarted empty, a worker killed before it acknowledged), the next tick after the
-   lease (`FOLLOWUP_DISPATCH_LEASE_SECONDS`) queues it again.
+   lease (`FOLLOWUP_DISPATCH_LEASE_SECONDS`) queues it again (a `requeued` event says so).
 """
 
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -31,10 +35,12 @@ from django.utils import timezone
 
 from clinic.localtime import site_zone, zone_named
 from clinic.models import User
+from monitoring.audit.history import audit_cause, history_snapshot
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups import sql
-from monitoring.followups.channels import Channel, Notification, channels_get
 from monitoring.followups.models import FollowUp, FollowUpAction, FollowUpKind, FollowUpStatus
+from monitoring.outbox.channels import Channel, Notification, channels_get
+from monitoring.outbox.services import outbox_add
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +95,12 @@ def _enqueue(ids: Sequence[int]) -> None:
 class Claimed:
     ids: list[int]
     escalated: list[int]
+    requeued: list[int] = field(default_factory=list)
+
+
+CLAIM_RULE = "followup_due (CLINICAL.md §7)"
+ESCALATE_RULE = "followup_escalation (CLINICAL.md §7)"
+REQUEUE_RULE = "followup_lease_expired"
 
 
 def followups_claim_due(
@@ -100,62 +112,77 @@ def followups_claim_due(
     limit = limit or _setting("FOLLOWUP_DISPATCH_MAX_PER_TICK", 20000)
     send = enqueue or _enqueue
     with transaction.atomic():
-        escalating = list(
-            FollowUp.objects.select_for_update(skip_locked=True)
-            .filter(escalate_at__lte=now, escalated_at__isnull=True, status__in=OPEN_FOLLOWUP_STATUSES)
-            .order_by("escalate_at", "id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if escalating:
-            before = {
-                r["id"]: r
-                for r in FollowUp.objects.filter(id_any(escalating)).values(
-                    "id", "assignee_role", "assignee_id", "kind"
-                )
-            }
-            FollowUp.objects.filter(id_any(escalating)).update(
-                assignee_role=Coalesce(NullIf(F("escalate_role"), Value("")), F("assignee_role")),
-                assignee=None,
-                kind=Case(
-                    *[When(kind=k, then=Value(v.value)) for k, v in ESCALATED_KIND.items()],
-                    default=F("kind"),
-                ),
-                round=F("round") + 1,
-                escalated_at=now,
-                status=FollowUpStatus.QUEUED,
-                queued_at=now,
-                updated_at=now,
-            )
-            sql.insert_events(
-                escalating,
-                FollowUpAction.ESCALATED,
-                data=[
-                    {
-                        "before": {
-                            "assignee_role": before[pk]["assignee_role"],
-                            "assignee": before[pk]["assignee_id"],
-                            "kind": before[pk]["kind"],
-                        }
-                    }
-                    for pk in escalating
-                ],
-            )
-        due = list(
-            FollowUp.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(status=FollowUpStatus.PENDING, due_at__lte=now)
-                | Q(status=FollowUpStatus.QUEUED, queued_at__lt=now - dispatch_lease())
-            )
-            .exclude(id_any(escalating))
-            .order_by("due_at", "id")
-            .values_list("id", flat=True)[: max(limit - len(escalating), 0)]
-        )
-        if due:
-            FollowUp.objects.filter(id_any(due)).update(status=FollowUpStatus.QUEUED, queued_at=now, updated_at=now)
+        escalating = _escalate(now, limit)
+        due, requeued = _queue_due(now, max(limit - len(escalating), 0), exclude=escalating)
         ids = escalating + due
         if ids:
             transaction.on_commit(lambda: send(ids))
-    return Claimed(ids=ids, escalated=escalating)
+    return Claimed(ids=ids, escalated=escalating, requeued=requeued)
+
+
+def _escalate(now: datetime, limit: int) -> list[int]:
+    """Rows whose escalation time has come: new round, the escalation role, queued."""
+    escalating = list(
+        FollowUp.objects.select_for_update(skip_locked=True)
+        .filter(escalate_at__lte=now, escalated_at__isnull=True, status__in=OPEN_FOLLOWUP_STATUSES)
+        .order_by("escalate_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not escalating:
+        return []
+    before = {
+        r["id"]: r
+        for r in FollowUp.objects.filter(id_any(escalating)).values("id", "assignee_role", "assignee_id", "kind")
+    }
+    FollowUp.objects.filter(id_any(escalating)).update(
+        assignee_role=Coalesce(NullIf(F("escalate_role"), Value("")), F("assignee_role")),
+        assignee=None,
+        kind=Case(*[When(kind=k, then=Value(v.value)) for k, v in ESCALATED_KIND.items()], default=F("kind")),
+        round=F("round") + 1,
+        escalated_at=now,
+        status=FollowUpStatus.QUEUED,
+        queued_at=now,
+        updated_at=now,
+    )
+    history_snapshot(FollowUp, escalating, rule=ESCALATE_RULE, at=now)
+    sql.insert_events(
+        escalating,
+        FollowUpAction.ESCALATED,
+        data=[
+            {
+                "before": {
+                    "assignee_role": before[pk]["assignee_role"],
+                    "assignee": before[pk]["assignee_id"],
+                    "kind": before[pk]["kind"],
+                }
+            }
+            for pk in escalating
+        ],
+    )
+    return escalating
+
+
+def _queue_due(now: datetime, limit: int, *, exclude: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Due pending rows, and queued rows whose lease expired (their message was lost): queued
+    now. Returns (all, the re-claimed ones); a re-claim leaves a `requeued` event."""
+    rows = list(
+        FollowUp.objects.select_for_update(skip_locked=True)
+        .filter(
+            Q(status=FollowUpStatus.PENDING, due_at__lte=now)
+            | Q(status=FollowUpStatus.QUEUED, queued_at__lt=now - dispatch_lease())
+        )
+        .exclude(id_any(exclude))
+        .order_by("due_at", "id")
+        .values_list("id", "status")[:limit]
+    )
+    due = [pk for pk, _ in rows]
+    requeued = [pk for pk, status in rows if status == FollowUpStatus.QUEUED]
+    if due:
+        FollowUp.objects.filter(id_any(due)).update(status=FollowUpStatus.QUEUED, queued_at=now, updated_at=now)
+        history_snapshot(FollowUp, due, rule=CLAIM_RULE, at=now)
+    if requeued:
+        sql.insert_events(requeued, FollowUpAction.REQUEUED, reason="The delivery did not commit within the lease.")
+    return due, requeued
 
 
 # --- delivery ---
@@ -296,94 +323,131 @@ def _messages(rows: Sequence[QueuedRow]) -> dict[int, tuple[str, str]]:
 @dataclass(frozen=True)
 class Delivered:
     notified: list[int]
+    # Delivery rows written per channel (the inbox's are delivered; a sent channel's are in
+    # the outbox, sent after commit).
     sent: dict[str, int]
-    failed: list[int]
+
+
+DELIVER_RULE = "followup_due (CLINICAL.md §7)"
 
 
 def followups_deliver(*, followup_ids: Sequence[int], channels: Sequence[Channel] | None = None) -> Delivered:
-    """Notify the assignees of these queued follow-ups, once each. Idempotent; a constant
-    number of queries per batch whatever its size and however many channels."""
+    """Notify the assignees of these queued follow-ups, once each, on every channel: the
+    delivery rows, the outbox messages of the sent channels and the `notified` mark commit
+    together; each channel's messages are sent after commit, on their own. Idempotent; a
+    constant number of queries per batch whatever its size and however many channels."""
     channels = list(channels) if channels is not None else channels_get()
     now = timezone.now()
-    sent: dict[str, int] = {c.name: 0 for c in channels}
-    with transaction.atomic():
+    with transaction.atomic(), audit_cause(rule=DELIVER_RULE):
         rows = _lock_queued(followup_ids)
         if not rows:
-            return Delivered(notified=[], sent=sent, failed=[])
+            return Delivered(notified=[], sent={c.name: 0 for c in channels})
         recipients = _recipients(rows)
-        messages = _messages(rows)
-        users = {u.id: u for people in recipients.values() for u in people}
-        # What each channel would send, then the delivery rows of all of it in one statement:
-        # what already had its row (a retry, a redelivered message) is not sent again.
-        per_channel: list[list[Notification]] = []
-        for channel in channels:
-            reachable = {uid for uid, u in users.items() if channel.accepts(u)}
-            per_channel.append(
-                [
-                    Notification(
-                        followup_id=row.id,
-                        round=row.round,
-                        recipient=user,
-                        title=messages[row.id][0],
-                        body=messages[row.id][1],
-                        due_at=row.due_at,
-                    )
-                    for row in rows
-                    for user in recipients[row.id]
-                    if user.id in reachable
-                ]
-            )
-        existing = sql.insert_deliveries(
-            [c.name for c in channels],
-            [ix for ix, candidates in enumerate(per_channel) for _ in candidates],
-            [n.followup_id for candidates in per_channel for n in candidates],
-            [n.round for candidates in per_channel for n in candidates],
-            [n.recipient.id for candidates in per_channel for n in candidates],
-            now,
+        per_channel = _notifications(rows, recipients, channels)
+        written = _deliveries_write(channels, per_channel, now)
+        _outbox_write(channels, written, now)
+        _notified_mark(rows, recipients, written, now)
+    _warn_unreached(rows, recipients)
+    return Delivered(
+        notified=[r.id for r in rows], sent={c.name: len(w) for c, w in zip(channels, written, strict=True)}
+    )
+
+
+def _ref(row: QueuedRow) -> str:
+    return f"followup:{row.id}:{row.round}"
+
+
+def ref_parse(ref: str) -> tuple[int, int]:
+    """`followup:12:0` -> (12, 0)."""
+    _, followup_id, round_ = ref.split(":")
+    return int(followup_id), int(round_)
+
+
+def _notifications(
+    rows: Sequence[QueuedRow], recipients: dict[int, list[User]], channels: Sequence[Channel]
+) -> list[list[Notification]]:
+    """What each channel would deliver: one notification per row and reachable recipient."""
+    messages = _messages(rows)
+    users = {u.id: u for people in recipients.values() for u in people}
+    out = []
+    for channel in channels:
+        reachable = {uid for uid, u in users.items() if channel.accepts(u)}
+        out.append(
+            [
+                Notification(ref=_ref(row), recipient=user, title=messages[row.id][0], body=messages[row.id][1])
+                for row in rows
+                for user in recipients[row.id]
+                if user.id in reachable
+            ]
         )
-        failed: list[tuple[str, Notification]] = []
-        per_row: Counter[int] = Counter()
-        offset = 0
-        for channel, candidates in zip(channels, per_channel, strict=True):
-            todo = [n for position, n in enumerate(candidates, offset) if position not in existing]
-            offset += len(candidates)
-            if not todo:
-                continue
-            done = channel.send(todo)
-            done_keys = {(n.followup_id, n.recipient.id) for n in done}
-            failed.extend((channel.name, n) for n in todo if (n.followup_id, n.recipient.id) not in done_keys)
-            sent[channel.name] += len(done)
-            per_row.update(n.followup_id for n in done)
-        # What a channel did not deliver is rolled back (its rows deleted) and retried.
-        sql.delete_deliveries(
-            [name for name, _ in failed],
-            [n.followup_id for _, n in failed],
-            [n.round for _, n in failed],
-            [n.recipient.id for _, n in failed],
+    return out
+
+
+def _deliveries_write(
+    channels: Sequence[Channel], per_channel: Sequence[Sequence[Notification]], now: datetime
+) -> list[list[Notification]]:
+    """The delivery rows of every channel in one statement; returns, per channel, the
+    notifications whose row this call created (one already there is not delivered again)."""
+    flat = [(ix, n) for ix, candidates in enumerate(per_channel) for n in candidates]
+    keys = [ref_parse(n.ref) for _, n in flat]
+    existing = sql.insert_deliveries(
+        [c.name for c in channels],
+        [ix for ix, _ in flat],
+        [f for f, _ in keys],
+        [r for _, r in keys],
+        [n.recipient.id for _, n in flat],
+        now,
+    )
+    written: list[list[Notification]] = [[] for _ in channels]
+    for position, (ix, n) in enumerate(flat):
+        if position not in existing:
+            written[ix].append(n)
+    return written
+
+
+def _outbox_write(channels: Sequence[Channel], written: Sequence[Sequence[Notification]], now: datetime) -> None:
+    """Each sent channel's messages into the outbox, linked to their delivery rows; they are
+    sent after commit (`monitoring.outbox`)."""
+    for channel, notifications in zip(channels, written, strict=True):
+        if channel.stored or not notifications:
+            continue
+        drafts = channel.compose(notifications)
+        message_ids = outbox_add(channel=channel.name, drafts=drafts, now=now)
+        links = [
+            (ref_parse(ref), d.recipient.id, mid) for d, mid in zip(drafts, message_ids, strict=True) for ref in d.refs
+        ]
+        sql.link_messages(
+            channel.name,
+            [f for (f, _), _, _ in links],
+            [r for (_, r), _, _ in links],
+            [u for _, u, _ in links],
+            [m for _, _, m in links],
         )
-        failed_rows = {n.followup_id for _, n in failed}
-        notified_rows = [row for row in rows if row.id not in failed_rows]
-        notified = [row.id for row in notified_rows]
-        if notified:
-            FollowUp.objects.filter(id_any(notified)).update(
-                status=FollowUpStatus.NOTIFIED, notified_at=now, updated_at=now
-            )
-            sql.insert_events(
-                notified,
-                FollowUpAction.NOTIFIED,
-                data=[
-                    {
-                        "round": row.round,
-                        "deliveries": per_row[row.id],
-                        "recipients": [u.id for u in recipients[row.id]],
-                    }
-                    for row in notified_rows
-                ],
-            )
+
+
+def _notified_mark(
+    rows: Sequence[QueuedRow],
+    recipients: dict[int, list[User]],
+    written: Sequence[Sequence[Notification]],
+    now: datetime,
+) -> None:
+    """The rows are notified: status, history (who caused it) and one event each."""
+    ids = [row.id for row in rows]
+    per_row: Counter[int] = Counter(ref_parse(n.ref)[0] for notifications in written for n in notifications)
+    FollowUp.objects.filter(id_any(ids)).update(status=FollowUpStatus.NOTIFIED, notified_at=now, updated_at=now)
+    history_snapshot(FollowUp, ids, at=now)
+    sql.insert_events(
+        ids,
+        FollowUpAction.NOTIFIED,
+        data=[
+            {"round": row.round, "deliveries": per_row[row.id], "recipients": [u.id for u in recipients[row.id]]}
+            for row in rows
+        ],
+    )
+
+
+def _warn_unreached(rows: Sequence[QueuedRow], recipients: dict[int, list[User]]) -> None:
     nobody = [r.id for r in rows if not recipients[r.id] and not _patient_first(r)]
     if nobody:
         # Still open and listed for the role (GET /followups/), but no account could be told.
         logger.warning("No active staff account to notify for follow-ups %s.", nobody[:20])
-    if failed_rows:
-        logger.warning("Follow-up delivery failed for %d follow-ups; retrying.", len(failed_rows))
-    return Delivered(notified=notified, sent=sent, failed=sorted(failed_rows))

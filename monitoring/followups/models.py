@@ -115,6 +115,7 @@ class FollowUpAction(models.TextChoices):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
+    REQUEUED = "requeued"  # its delivery did not commit within the lease: queued again
 
 
 class FollowUpEvent(AppendOnlyModel):
@@ -140,19 +141,24 @@ class FollowUpEvent(AppendOnlyModel):
 
 
 class FollowUpDelivery(models.Model):
-    """One notification sent: unique per (follow-up, round, channel, recipient), written in
-    the same transaction as the send, so a retried or redelivered task never sends twice.
+    """One notification of a follow-up: unique per (follow-up, round, channel, recipient),
+    written in the transaction that marks the follow-up notified, so a retried or redelivered
+    task never notifies twice.
 
     The in-app inbox is the `inbox` channel's rows: each is one entry in the recipient's
-    inbox (`read_at` when they opened it), so nothing is written twice for it."""
+    inbox (`read_at` when they opened it). A sent channel's rows (e-mail) point at the outbox
+    message that carries them (`message`; a digest carries several), sent after commit."""
 
     # Indexed by the unique constraint (followup, round, channel, recipient).
     followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     round = models.PositiveSmallIntegerField()
     channel = models.CharField(max_length=16)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
-    sent_at = models.DateTimeField()
+    sent_at = models.DateTimeField(help_text="When the delivery was committed (the inbox entry appeared).")
     read_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "monitoring.OutboxMessage", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["sent_at", "id"]

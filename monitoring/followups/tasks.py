@@ -24,10 +24,6 @@ TASK_OPTIONS: dict[str, Any] = {
 }
 
 
-class DeliveryIncompleteError(Exception):
-    """A channel refused some messages; the task retries them (the rest are not resent)."""
-
-
 @shared_task(
     name="monitoring.followups_dispatch_due",
     autoretry_for=TRANSIENT,
@@ -40,14 +36,12 @@ def followups_dispatch_due_task() -> int:
 
 @shared_task(
     name="monitoring.followups_deliver",
-    autoretry_for=(*TRANSIENT, DeliveryIncompleteError),
+    autoretry_for=TRANSIENT,
     **TASK_OPTIONS,
 )
 def followups_deliver_task(followup_ids: list[int]) -> int:
-    result = dispatch.followups_deliver(followup_ids=[int(i) for i in followup_ids])
-    if result.failed:
-        raise DeliveryIncompleteError(f"{len(result.failed)} follow-ups not fully delivered")
-    return len(result.notified)
+    """Write the deliveries of these queued follow-ups (the outbox sends them after commit)."""
+    return len(dispatch.followups_deliver(followup_ids=[int(i) for i in followup_ids]).notified)
 
 
 @shared_task(

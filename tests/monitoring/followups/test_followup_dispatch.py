@@ -1,19 +1,22 @@
 """Dispatch and delivery of follow-ups (in-process): each (follow-up, round, channel,
 recipient) is sent once; escalation per CLINICAL.md §7; channels behind one interface."""
 
-from collections.abc import Sequence
+import smtplib
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from clinic.models import User
-from monitoring.followups.channels import Channel, EmailChannel, InboxChannel, Notification, channels_get
-from monitoring.followups.dispatch import followup_title, followups_claim_due, followups_deliver
+from monitoring.followups.dispatch import followup_title, followups_claim_due, followups_deliver, ref_parse
 from monitoring.followups.models import FollowUp, FollowUpDelivery
 from monitoring.followups.services import (
     followup_complete,
@@ -22,26 +25,34 @@ from monitoring.followups.services import (
     followup_snooze,
     followups_cancel,
 )
+from monitoring.outbox.channels import REFS_HEADER, Channel, Draft, Notification, Outgoing, channels_get
+from monitoring.outbox.models import OutboxMessage
+from monitoring.outbox.services import outbox_due, outbox_send
 from tests.factories import PatientFactory, SiteFactory, StaffMemberFactory, UserFactory
 from tests.monitoring.followup_helpers import due_followups, staff
 
 pytestmark = pytest.mark.django_db
 
 
+def _send_outbox() -> None:
+    """What the outbox's send task does after commit (on_commit does not fire inside the
+    test's transaction): send every pending message, channel by channel."""
+    for channel, ids in outbox_due().items():
+        outbox_send(channel=channel, message_ids=ids)
+
+
 def _tick(now: datetime | None = None) -> list[int]:
-    """One beat tick and its delivery, in-process (on_commit does not fire inside the test's
-    transaction: the delivery is called directly with the claimed ids)."""
+    """One beat tick, its delivery and the outbox's sends, in-process."""
     claimed = followups_claim_due(now=now, enqueue=lambda ids: None)
     if claimed.ids:
         followups_deliver(followup_ids=claimed.ids)
+        _send_outbox()
     return claimed.ids
 
 
 def _emailed() -> list[tuple[int, str]]:
     """(follow-up, recipient) for every follow-up covered by an e-mail sent so far."""
-    return [
-        (int(item.split(":")[0]), m.to[0]) for m in mail.outbox for item in m.extra_headers["X-Followup-Ids"].split(",")
-    ]
+    return [(ref_parse(ref)[0], m.to[0]) for m in mail.outbox for ref in m.extra_headers[REFS_HEADER].split(",")]
 
 
 def _claim(now: datetime | None = None) -> list[int]:
@@ -195,51 +206,92 @@ def test_a_lost_message_is_queued_again_after_the_lease_and_sent_once():
     assert len(_emailed()) == 3
 
 
-class FlakyEmail(EmailChannel):
-    """Refuses every message to one address once."""
+class RefusingBackend(BaseEmailBackend):
+    """An e-mail server that refuses every message to the addresses in `refused`."""
 
-    refused: set[str] = set()
+    refused: ClassVar[set[str]] = set()
 
-    def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
-        ok = [n for n in notifications if n.recipient.email not in self.refused]
-        self.refused.clear()
-        return super().send(ok)
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        for message in email_messages:
+            if message.to[0] in self.refused:
+                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"mailbox unavailable")})
+        return mail.get_connection("django.core.mail.backends.locmem.EmailBackend").send_messages(email_messages)
 
 
-def test_a_refused_email_is_retried_alone():
+@override_settings(EMAIL_BACKEND="tests.monitoring.followups.test_followup_dispatch.RefusingBackend")
+def test_a_refused_email_is_retried_alone_with_the_same_message_id():
     nurses = staff("nurse", 2)
     (pk,) = due_followups(1)
-    FlakyEmail.refused = {nurses[1].email}
-    claimed = _claim()
-    first = followups_deliver(followup_ids=claimed, channels=[InboxChannel(), FlakyEmail()])
-    assert first.failed == [pk]
-    assert FollowUp.objects.get(pk=pk).status == "queued"
+    RefusingBackend.refused = {nurses[1].email}
+    first = followups_deliver(followup_ids=_claim())
+    assert first.notified == [pk]
+    _send_outbox()
     assert [m.to for m in mail.outbox] == [[nurses[0].email]]
-    second = followups_deliver(followup_ids=claimed, channels=[InboxChannel(), FlakyEmail()])
-    assert second.notified == [pk]
+    refused = OutboxMessage.objects.get(recipient=nurses[1])
+    assert (refused.status, refused.attempts) == ("pending", 1)
+    assert "SMTPRecipientsRefused" in refused.last_error
+    assert refused.next_attempt_at > timezone.now()  # backed off
+    RefusingBackend.refused = set()
+    _send_outbox()  # not yet: its backoff has not passed
+    assert len(mail.outbox) == 1
+    with time_machine.travel(refused.next_attempt_at + timedelta(seconds=1)):
+        _send_outbox()
     assert [m.to for m in mail.outbox] == [[nurses[0].email], [nurses[1].email]]
+    assert mail.outbox[1].extra_headers["Message-ID"] == refused.message_id
+    refused.refresh_from_db()
+    assert (refused.status, refused.attempts) == ("sent", 2)
     assert FollowUpDelivery.objects.filter(channel="inbox").count() == 2  # the inbox was not written twice
+
+
+class BrokenBackend(BaseEmailBackend):
+    """A misconfigured e-mail backend: it cannot even connect."""
+
+    def open(self) -> bool:
+        raise ConnectionRefusedError("no mail server at this address")
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        raise AssertionError("never reached")
+
+
+@override_settings(EMAIL_BACKEND="tests.monitoring.followups.test_followup_dispatch.BrokenBackend")
+def test_a_broken_email_channel_leaves_the_inbox_delivered():
+    nurses = staff("nurse", 2)
+    ids = due_followups(3)
+    assert sorted(_tick()) == sorted(ids)
+    inbox = FollowUpDelivery.objects.filter(channel="inbox")
+    assert sorted(inbox.values_list("followup_id", "recipient_id")) == sorted((f, u.pk) for f in ids for u in nurses)
+    assert set(FollowUp.objects.filter(id__in=ids).values_list("status", flat=True)) == {"notified"}
+    assert len(mail.outbox) == 0
+    messages = OutboxMessage.objects.filter(channel="email")
+    assert messages.count() == 2  # one digest per nurse, waiting
+    assert set(messages.values_list("status", "attempts")) == {("pending", 1)}
+    assert all("no mail server" in m.last_error for m in messages)
 
 
 sms_outbox: list[tuple[int, str]] = []
 
 
 class FakeSmsChannel:
-    """What adding SMS takes: a name, who can receive it, and send."""
+    """What adding SMS takes: a name, who can receive it, how messages are composed, send."""
 
     name = "sms"
+    stored = False
 
     def accepts(self, user: User) -> bool:
         return user.username.endswith("0")
 
-    def send(self, notifications: Sequence[Notification]) -> Sequence[Notification]:
-        sms_outbox.extend((n.followup_id, n.recipient.username) for n in notifications)
-        return notifications
+    def compose(self, notifications: Sequence[Notification]) -> list[Draft]:
+        return [Draft(recipient=n.recipient, subject=n.title, body=n.body, refs=[n.ref]) for n in notifications]
+
+    def send(self, messages: Sequence[Outgoing]) -> Iterator[tuple[Outgoing, BaseException | None]]:
+        for message in messages:
+            sms_outbox.extend((ref_parse(ref)[0], message.recipient.username) for ref in message.refs)
+            yield message, None
 
 
 @override_settings(
-    FOLLOWUP_CHANNELS=[
-        "monitoring.followups.channels.InboxChannel",
+    NOTIFICATION_CHANNELS=[
+        "monitoring.outbox.channels.InboxChannel",
         "tests.monitoring.followups.test_followup_dispatch.FakeSmsChannel",
     ]
 )
@@ -305,10 +357,17 @@ def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_que
     ids = due_followups(size)
     FollowUp.objects.filter(id__in=ids[: size // 2]).update(assignee_role="clinician")
     claimed = _claim()
-    # savepoint, lock+select, staff, every channel's deliveries (one statement), status
-    # update, events, release (the in-app inbox is the inbox deliveries: nothing more to write)
-    with django_assert_num_queries(7):
+    # savepoint, lock+select, staff, every channel's deliveries (one statement), the e-mail
+    # digests into the outbox, their links to the deliveries, status update, its history,
+    # events, release (the in-app inbox is the inbox deliveries: nothing more to write)
+    with django_assert_num_queries(10):
         followups_deliver(followup_ids=claimed)
+    assert len(mail.outbox) == 0  # nothing is sent inside the delivery transaction
+    ids = list(OutboxMessage.objects.values_list("id", flat=True))
+    # The sends: claim (savepoint, update, release), the recipients, then one mark per message
+    # as soon as it went (one digest per recipient: 3).
+    with django_assert_num_queries(4 + 3):
+        outbox_send(channel="email", message_ids=ids)
     assert len(_emailed()) == (size - size // 2) * 2 + size // 2
     assert len(mail.outbox) == 3  # one digest per recipient
 
@@ -316,7 +375,8 @@ def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_que
 @pytest.mark.parametrize("size", [5, 60])
 def test_claim_queries_do_not_grow_with_the_rows(size, django_assert_num_queries):
     due_followups(size)
-    with django_assert_num_queries(5):  # savepoint, escalations, due rows, mark queued, release
+    # savepoint, escalations, due rows, mark queued, their history, release
+    with django_assert_num_queries(6):
         assert len(_claim()) == size
 
 

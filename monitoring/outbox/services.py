@@ -1,0 +1,226 @@
+"""The outbox's writes: add (inside the caller's transaction), claim, mark sent, release.
+
+1. `outbox_add` writes the messages in the transaction that decided to send them, each with
+   its Message-ID; after that transaction commits their send is enqueued (`dispatch`).
+2. `outbox_send` claims them (one UPDATE, committed at once: a lease), hands them to their
+   channel one by one, and marks each sent as soon as its transport accepted it (one UPDATE
+   each, committed at once, retried across a lost database connection). Nothing is sent
+   inside a transaction, so a rollback never erases the record of a send.
+3. A message that failed is released with a backoff (`next_attempt_at`); one whose sender
+   died is claimed again once its lease passed (`OUTBOX_CLAIM_LEASE_SECONDS`). The sweep
+   (`dispatch.outbox_sweep`) re-enqueues both, so a lost task message loses nothing.
+
+The one case that repeats a message is a sender killed after its transport accepted the
+message and before the mark committed (one message per killed process, the mark being a
+single-row UPDATE); it is sent again after the lease with the same Message-ID.
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from clinic.models import User
+from monitoring.outbox.channels import Draft, Outgoing, channel_get
+from monitoring.outbox.models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger(__name__)
+TABLE = OutboxMessage._meta.db_table
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def claim_lease() -> timedelta:
+    return timedelta(seconds=_seconds("OUTBOX_CLAIM_LEASE_SECONDS", 300))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff from `OUTBOX_RETRY_BASE_SECONDS`, capped at `OUTBOX_RETRY_MAX_SECONDS`."""
+    base, cap = _seconds("OUTBOX_RETRY_BASE_SECONDS", 30), _seconds("OUTBOX_RETRY_MAX_SECONDS", 3600)
+    return timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def message_id_new() -> str:
+    """`<outbox.<uuid>@<domain>>`: fixed when the row is written, the same on every resend."""
+    domain = getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", "") or None
+    return make_msgid(idstring=f"outbox.{uuid.uuid4().hex}", domain=domain)
+
+
+def outbox_add(*, channel: str, drafts: Sequence[Draft], now: datetime | None = None) -> list[int]:
+    """Write these messages (one INSERT) in the current transaction and enqueue their send
+    after it commits. Returns their ids, in the order of `drafts` (the caller links its
+    delivery rows to them)."""
+    if not drafts:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_add() runs inside the transaction that decided to send.")
+    now = now or timezone.now()
+    from monitoring.outbox import dispatch
+
+    message_ids = [message_id_new() for _ in drafts]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{TABLE}" ("created_at", "next_attempt_at", "channel", "recipient_id", "message_id", '  # noqa: S608
+            '"subject", "body", "refs", "status", "attempts", "claim", "last_error") '
+            "SELECT %s, %s, %s, u, m, s, b, r, 'pending', 0, '', '' "
+            "FROM ROWS FROM (unnest(%s::bigint[]), unnest(%s::text[]), unnest(%s::text[]), unnest(%s::text[]), "
+            "jsonb_array_elements(%s::jsonb)) AS x(u, m, s, b, r) "
+            'RETURNING "message_id", "id"',
+            [
+                now,
+                now,
+                channel,
+                "{" + ",".join(str(int(d.recipient.pk)) for d in drafts) + "}",
+                message_ids,
+                [d.subject[:300] for d in drafts],
+                [d.body for d in drafts],
+                json.dumps([list(d.refs) for d in drafts]),
+            ],
+        )
+        created = dict(cursor.fetchall())
+    ids = [created[m] for m in message_ids]
+    transaction.on_commit(lambda: dispatch.outbox_enqueue(channel, ids))
+    return ids
+
+
+def outbox_claim(*, channel: str, message_ids: Sequence[int], now: datetime | None = None) -> list[Outgoing]:
+    """Take the lease on those of these messages that are pending, due and not held by a live
+    sender (one UPDATE, committed on return). Others' are skipped, never waited for."""
+    if not message_ids:
+        return []
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{TABLE}" o SET "claimed_at" = %s, "claim" = %s, "attempts" = o."attempts" + 1 '  # noqa: S608
+            f'FROM (SELECT "id" FROM "{TABLE}" WHERE "id" = ANY(%s::bigint[]) AND "channel" = %s '
+            'AND "status" = \'pending\' AND "next_attempt_at" <= %s '
+            'AND ("claimed_at" IS NULL OR "claimed_at" < %s) ORDER BY "id" FOR UPDATE SKIP LOCKED) AS free '
+            'WHERE o."id" = free."id" '
+            'RETURNING o."id", o."message_id", o."recipient_id", o."subject", o."body", o."refs", o."attempts"',
+            [now, token, "{" + ",".join(str(int(i)) for i in message_ids) + "}", channel, now, now - claim_lease()],
+        )
+        rows = sorted(cursor.fetchall())
+    users = User.objects.in_bulk({r[2] for r in rows}) if rows else {}
+    return [
+        Outgoing(
+            id=pk,
+            message_id=mid,
+            recipient=users[uid],
+            subject=subject,
+            body=body,
+            refs=refs if isinstance(refs, list) else list(json.loads(refs)),
+            attempt=attempts,
+        )
+        for pk, mid, uid, subject, body, refs, attempts in rows
+    ]
+
+
+def _committed(statement: Callable[[], None], *, what: str) -> bool:
+    """Run one autocommitted statement, reconnecting and retrying while the database is away
+    (a terminated connection, a restart) for up to `OUTBOX_MARK_RETRY_SECONDS`. Outside a
+    transaction only; inside one (in-process tests) it runs once."""
+    deadline = time.monotonic() + _seconds("OUTBOX_MARK_RETRY_SECONDS", 60)
+    delay = 0.05
+    while True:
+        try:
+            statement()
+            return True
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() > deadline:
+                logger.exception("Could not record that %s; it is retried after its lease.", what)
+                return False
+            logger.warning("Database away while recording that %s; retrying.", what)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def outbox_mark_sent(message: Outgoing, *, now: datetime | None = None) -> bool:
+    """The channel accepted it: sent, never again. False if the mark could not be recorded."""
+    at = now or timezone.now()
+
+    def mark() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{TABLE}" SET "status" = %s, "sent_at" = %s, "claimed_at" = NULL, "last_error" = \'\' '  # noqa: S608
+                'WHERE "id" = %s AND "status" = %s',
+                [OutboxStatus.SENT, at, message.id, OutboxStatus.PENDING],
+            )
+
+    return _committed(mark, what=f"message {message.message_id} was sent")
+
+
+def outbox_release(message: Outgoing, error: BaseException, *, now: datetime | None = None) -> None:
+    """The channel failed it: pending again after the backoff, with the error kept."""
+    at = now or timezone.now()
+    text = f"{type(error).__name__}: {error}"[:2000]
+
+    def release() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{TABLE}" SET "claimed_at" = NULL, "next_attempt_at" = %s, "last_error" = %s '  # noqa: S608
+                'WHERE "id" = %s AND "status" = %s',
+                [at + retry_delay(message.attempt), text, message.id, OutboxStatus.PENDING],
+            )
+
+    _committed(release, what=f"message {message.message_id} failed")
+
+
+@dataclass
+class Sent:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def outbox_send(*, channel: str, message_ids: Sequence[int]) -> Sent:
+    """Claim these messages and send each through its channel, marking each right after."""
+    result = Sent()
+    claimed = outbox_claim(channel=channel, message_ids=message_ids)
+    if not claimed:
+        return result
+    pending = {m.id: m for m in claimed}
+    try:
+        for message, error in channel_get(channel).send(claimed):
+            pending.pop(message.id, None)
+            if error is None:
+                outbox_mark_sent(message)
+                result.sent.append(message.id)
+            else:
+                outbox_release(message, error)
+                result.failed.append(message.id)
+    except Exception as error:  # the channel itself failed (no connection, misconfigured)
+        logger.exception("Channel %s failed; %d messages are retried later.", channel, len(pending))
+        for message in pending.values():
+            outbox_release(message, error)
+            result.failed.append(message.id)
+        return result
+    for message in pending.values():  # a channel that did not report some: retried
+        outbox_release(message, RuntimeError("The channel did not report this message."))
+        result.failed.append(message.id)
+    return result
+
+
+def outbox_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str, list[int]]:
+    """Pending messages whose attempt is due and that no live sender holds, per channel."""
+    now = now or timezone.now()
+    rows = (
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(claimed_at__gte=now - claim_lease())
+        .order_by("next_attempt_at", "id")
+        .values_list("channel", "id")[:limit]
+    )
+    out: dict[str, list[int]] = {}
+    for name, pk in rows:
+        out.setdefault(name, []).append(pk)
+    return out
