@@ -18,13 +18,16 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core import mail
 from django.core.cache import cache
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinic.api import TokenApi
+from patients.models import Patient
 from tests.factories import clear_answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,8 +280,21 @@ def test_no_patient_data_in_logs_or_celery_messages(
         caplog.set_level(logging.DEBUG, logger=name)
     with django_capture_on_commit_callbacks(execute=True):
         _full_flow(api, users, protocol)
+        users["nurse"].email = "nurse@clinic.test"
+        users["nurse"].save()
+        _dispatch_tick_for(Patient.objects.get(mrn=MRN))
 
     assert caplog.records, "the flow logged nothing at all: the capture is not working"
+    # The capture saw the dispatch: the tick's delivery task and the outbox's send task, with
+    # their ids, and the e-mail the outbox sent (issue 21: a check that captured nothing
+    # proves nothing).
+    names = [m["name"] for m in celery_messages]
+    assert "monitoring.followups_deliver" in names and "monitoring.outbox_send" in names, names
+    assert all(m["body"][0] and m["body"][0][0] for m in celery_messages if m["name"] != "monitoring.followups_plan")
+    assert len(mail.outbox) == 1
+    sent = _text([(m.subject, m.body, m.to, m.extra_headers) for m in mail.outbox])
+    for secret in SECRETS:
+        assert secret not in sent, f"{secret!r} appeared in an e-mail"
     logged = "\n".join(
         f"{r.name} {r.getMessage()} {r.exc_text or ''} {_text(getattr(r, 'request', ''))}" for r in caplog.records
     )
@@ -287,6 +303,26 @@ def test_no_patient_data_in_logs_or_celery_messages(
     published = _text(celery_messages)
     for secret in SECRETS:
         assert secret not in published, f"{secret!r} appeared in a Celery message"
+
+
+def _dispatch_tick_for(patient: Patient) -> None:
+    """A follow-up of this patient comes due: the beat tick claims it (publishing the delivery
+    task), the delivery runs as the worker would (publishing the outbox's send task), and the
+    outbox sends the e-mail."""
+    from monitoring.followups.dispatch import followups_claim_due, followups_deliver
+    from monitoring.followups.services import followup_ensure
+    from monitoring.outbox.services import outbox_due, outbox_send
+
+    followup_ensure(
+        kind="check_in_call", key="leak-check", patient=patient, due_at=timezone.now(), assignee_role="nurse"
+    )
+    with transaction.atomic():
+        claimed = followups_claim_due()
+    assert claimed.ids
+    with transaction.atomic():
+        followups_deliver(followup_ids=claimed.ids)
+    for ids in outbox_due().values():
+        outbox_send(message_ids=ids)
 
 
 def _id_like(name: str, annotation: Any) -> bool:

@@ -26,7 +26,7 @@ def outbox_enqueue(channel: str, message_ids: Sequence[int]) -> None:
     for start in range(0, len(message_ids), size):
         chunk = [int(i) for i in message_ids[start : start + size]]
         try:
-            outbox_send_task.delay(channel, chunk)
+            outbox_send_task.delay(chunk)
         except Exception:
             logger.exception("Could not enqueue %d %s messages; the sweep sends them.", len(chunk), channel)
             return

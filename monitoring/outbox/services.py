@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -93,37 +93,40 @@ def outbox_add(*, channel: str, drafts: Sequence[Draft], now: datetime | None = 
     return ids
 
 
-def outbox_claim(*, channel: str, message_ids: Sequence[int], now: datetime | None = None) -> list[Outgoing]:
+def outbox_claim(*, message_ids: Sequence[int], now: datetime | None = None) -> dict[str, list[Outgoing]]:
     """Take the lease on those of these messages that are pending, due and not held by a live
-    sender (one UPDATE, committed on return). Others' are skipped, never waited for."""
+    sender (one UPDATE, committed on return), per channel. Others' are skipped, never waited for."""
     if not message_ids:
-        return []
+        return {}
     now = now or timezone.now()
     token = uuid.uuid4().hex
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{TABLE}" o SET "claimed_at" = %s, "claim" = %s, "attempts" = o."attempts" + 1 '  # noqa: S608
-            f'FROM (SELECT "id" FROM "{TABLE}" WHERE "id" = ANY(%s::bigint[]) AND "channel" = %s '
+            f'FROM (SELECT "id" FROM "{TABLE}" WHERE "id" = ANY(%s::bigint[]) '
             'AND "status" = \'pending\' AND "next_attempt_at" <= %s '
             'AND ("claimed_at" IS NULL OR "claimed_at" < %s) ORDER BY "id" FOR UPDATE SKIP LOCKED) AS free '
             'WHERE o."id" = free."id" '
-            'RETURNING o."id", o."message_id", o."recipient_id", o."subject", o."body", o."refs", o."attempts"',
-            [now, token, "{" + ",".join(str(int(i)) for i in message_ids) + "}", channel, now, now - claim_lease()],
+            'RETURNING o."id", o."channel", o."message_id", o."recipient_id", o."subject", o."body", o."refs", '
+            'o."attempts"',
+            [now, token, "{" + ",".join(str(int(i)) for i in message_ids) + "}", now, now - claim_lease()],
         )
         rows = sorted(cursor.fetchall())
-    users = User.objects.in_bulk({r[2] for r in rows}) if rows else {}
-    return [
-        Outgoing(
-            id=pk,
-            message_id=mid,
-            recipient=users[uid],
-            subject=subject,
-            body=body,
-            refs=refs if isinstance(refs, list) else list(json.loads(refs)),
-            attempt=attempts,
+    users = User.objects.in_bulk({r[3] for r in rows}) if rows else {}
+    out: dict[str, list[Outgoing]] = {}
+    for pk, channel, mid, uid, subject, body, refs, attempts in rows:
+        out.setdefault(channel, []).append(
+            Outgoing(
+                id=pk,
+                message_id=mid,
+                recipient=users[uid],
+                subject=subject,
+                body=body,
+                refs=refs if isinstance(refs, list) else list(json.loads(refs)),
+                attempt=attempts,
+            )
         )
-        for pk, mid, uid, subject, body, refs, attempts in rows
-    ]
+    return out
 
 
 def _committed(statement: Callable[[], None], *, what: str) -> bool:
@@ -183,12 +186,15 @@ class Sent:
     failed: list[int] = field(default_factory=list)
 
 
-def outbox_send(*, channel: str, message_ids: Sequence[int]) -> Sent:
+def outbox_send(*, message_ids: Sequence[int]) -> Sent:
     """Claim these messages and send each through its channel, marking each right after."""
     result = Sent()
-    claimed = outbox_claim(channel=channel, message_ids=message_ids)
-    if not claimed:
-        return result
+    for channel, claimed in outbox_claim(message_ids=message_ids).items():
+        _channel_send(channel, claimed, result)
+    return result
+
+
+def _channel_send(channel: str, claimed: Sequence[Outgoing], result: Sent) -> None:
     pending = {m.id: m for m in claimed}
     try:
         for message, error in channel_get(channel).send(claimed):
@@ -201,14 +207,15 @@ def outbox_send(*, channel: str, message_ids: Sequence[int]) -> Sent:
                 result.failed.append(message.id)
     except Exception as error:  # the channel itself failed (no connection, misconfigured)
         logger.exception("Channel %s failed; %d messages are retried later.", channel, len(pending))
-        for message in pending.values():
-            outbox_release(message, error)
-            result.failed.append(message.id)
-        return result
-    for message in pending.values():  # a channel that did not report some: retried
-        outbox_release(message, RuntimeError("The channel did not report this message."))
+        _release_all(pending.values(), error, result)
+        return
+    _release_all(pending.values(), RuntimeError("The channel did not report this message."), result)
+
+
+def _release_all(messages: Iterable[Outgoing], error: BaseException, result: Sent) -> None:
+    for message in messages:
+        outbox_release(message, error)
         result.failed.append(message.id)
-    return result
 
 
 def outbox_due(*, now: datetime | None = None, limit: int = 5000) -> dict[str, list[int]]:

@@ -21,9 +21,10 @@ TASK_OPTIONS: dict[str, Any] = {
 
 
 @shared_task(name="monitoring.outbox_send", autoretry_for=TRANSIENT, **TASK_OPTIONS)
-def outbox_send_task(channel: str, message_ids: list[int]) -> int:
-    """Send these messages of one channel (those still pending and free; the rest are skipped)."""
-    return len(services.outbox_send(channel=str(channel), message_ids=[int(i) for i in message_ids]).sent)
+def outbox_send_task(message_ids: list[int]) -> int:
+    """Send these messages (those still pending and free; the rest are skipped). The
+    dispatch hands each channel's messages to a task of their own."""
+    return len(services.outbox_send(message_ids=[int(i) for i in message_ids]).sent)
 
 
 @shared_task(name="monitoring.outbox_sweep", autoretry_for=TRANSIENT, **TASK_OPTIONS)

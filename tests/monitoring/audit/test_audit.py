@@ -119,6 +119,10 @@ def test_refused_requests_and_patients_reading_their_own_record_are_not_logged(a
     assert api(users["frontdesk"]).get(f"/api/v1/patients/{other_patient.pk}/measurements/").status_code == 403
     assert api(users["nurse"]).get("/api/v1/patients/999999/").status_code == 404
     assert logged() == []
+    # The log is listening (issue 21: a "nothing logged" check must be able to see something):
+    # the same nurse reading a record she may read is logged at once.
+    assert api(users["nurse"]).get(f"/api/v1/patients/{other_patient.pk}/").status_code == 200
+    assert logged() == [("nurse", other_patient.pk, "GET", "api:patient-detail")]
 
 
 def test_the_access_log_is_append_only(api, users, other_patient):

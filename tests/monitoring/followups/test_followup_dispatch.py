@@ -37,8 +37,8 @@ pytestmark = pytest.mark.django_db
 def _send_outbox() -> None:
     """What the outbox's send task does after commit (on_commit does not fire inside the
     test's transaction): send every pending message, channel by channel."""
-    for channel, ids in outbox_due().items():
-        outbox_send(channel=channel, message_ids=ids)
+    for ids in outbox_due().values():
+        outbox_send(message_ids=ids)
 
 
 def _tick(now: datetime | None = None) -> list[int]:
@@ -367,7 +367,7 @@ def test_delivery_queries_do_not_grow_with_the_batch(size, django_assert_num_que
     # The sends: claim (savepoint, update, release), the recipients, then one mark per message
     # as soon as it went (one digest per recipient: 3).
     with django_assert_num_queries(4 + 3):
-        outbox_send(channel="email", message_ids=ids)
+        outbox_send(message_ids=ids)
     assert len(_emailed()) == (size - size // 2) * 2 + size // 2
     assert len(mail.outbox) == 3  # one digest per recipient
 
