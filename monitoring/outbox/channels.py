@@ -13,7 +13,7 @@ Messages carry no patient data (what is due, when, and a link).
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from django.conf import settings
@@ -75,10 +75,11 @@ class Channel(Protocol):
         """The messages to send for these notifications (committed before anything is sent)."""
         ...
 
-    def send(self, messages: Sequence[Outgoing]) -> Iterator[SendResult]:
+    def send(self, messages: Iterable[Outgoing]) -> Iterator[SendResult]:
         """Send each message, yielding it with None once its transport accepted it, or with the
-        error; the caller marks each one before the next is sent. Raising (e.g. no connection)
-        fails every message not yet yielded."""
+        error; the caller marks each one before the next is sent. `messages` is lazy: each is
+        claimed as it is taken. Raising (e.g. no connection) fails the one taken and not
+        yet yielded."""
         ...
 
 
@@ -95,7 +96,7 @@ class InboxChannel:
     def compose(self, notifications: Sequence[Notification]) -> list[Draft]:
         return []
 
-    def send(self, messages: Sequence[Outgoing]) -> Iterator[SendResult]:
+    def send(self, messages: Iterable[Outgoing]) -> Iterator[SendResult]:
         return iter(())
 
 
@@ -130,13 +131,13 @@ class EmailChannel:
             drafts.append(Draft(recipient=items[0].recipient, subject=subject, body=body, refs=[n.ref for n in items]))
         return drafts
 
-    def send(self, messages: Sequence[Outgoing]) -> Iterator[SendResult]:
-        if not messages:
-            return
-        connection = get_connection(fail_silently=False)
-        connection.open()
+    def send(self, messages: Iterable[Outgoing]) -> Iterator[SendResult]:
+        connection = None
         try:
             for message in messages:
+                if connection is None:  # opened for the first message, kept for the batch
+                    connection = get_connection(fail_silently=False)
+                    connection.open()
                 email = EmailMessage(
                     subject=message.subject,
                     body=message.body,
@@ -152,7 +153,8 @@ class EmailChannel:
                     continue
                 yield message, None if sent else RuntimeError("The e-mail backend sent nothing.")
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
 
 
 def channels_get() -> list[Channel]:

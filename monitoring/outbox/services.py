@@ -19,10 +19,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -33,6 +34,7 @@ from monitoring.outbox.channels import Draft, Outgoing, channel_get
 from monitoring.outbox.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 TABLE = OutboxMessage._meta.db_table
 
 
@@ -93,75 +95,91 @@ def outbox_add(*, channel: str, drafts: Sequence[Draft], now: datetime | None = 
     return ids
 
 
-def outbox_claim(*, message_ids: Sequence[int], now: datetime | None = None) -> dict[str, list[Outgoing]]:
-    """Take the lease on those of these messages that are pending, due and not held by a live
-    sender (one UPDATE, committed on return), per channel. Others' are skipped, never waited for."""
-    if not message_ids:
-        return {}
-    now = now or timezone.now()
-    token = uuid.uuid4().hex
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{TABLE}" o SET "claimed_at" = %s, "claim" = %s, "attempts" = o."attempts" + 1 '  # noqa: S608
-            f'FROM (SELECT "id" FROM "{TABLE}" WHERE "id" = ANY(%s::bigint[]) '
-            'AND "status" = \'pending\' AND "next_attempt_at" <= %s '
-            'AND ("claimed_at" IS NULL OR "claimed_at" < %s) ORDER BY "id" FOR UPDATE SKIP LOCKED) AS free '
-            'WHERE o."id" = free."id" '
-            'RETURNING o."id", o."channel", o."message_id", o."recipient_id", o."subject", o."body", o."refs", '
-            'o."attempts"',
-            [now, token, "{" + ",".join(str(int(i)) for i in message_ids) + "}", now, now - claim_lease()],
-        )
-        rows = sorted(cursor.fetchall())
-    users = User.objects.in_bulk({r[3] for r in rows}) if rows else {}
-    out: dict[str, list[Outgoing]] = {}
-    for pk, channel, mid, uid, subject, body, refs, attempts in rows:
-        out.setdefault(channel, []).append(
-            Outgoing(
-                id=pk,
-                message_id=mid,
-                recipient=users[uid],
-                subject=subject,
-                body=body,
-                refs=refs if isinstance(refs, list) else list(json.loads(refs)),
-                attempt=attempts,
-            )
-        )
-    return out
-
-
-def _committed(statement: Callable[[], None], *, what: str) -> bool:
+def _retrying(statement: Callable[[], T], *, what: str) -> T | None:
     """Run one autocommitted statement, reconnecting and retrying while the database is away
-    (a terminated connection, a restart) for up to `OUTBOX_MARK_RETRY_SECONDS`. Outside a
-    transaction only; inside one (in-process tests) it runs once."""
+    (a terminated connection, a restart) for up to `OUTBOX_MARK_RETRY_SECONDS`; None if it
+    never got through. Inside a transaction (in-process tests) it runs once."""
     deadline = time.monotonic() + _seconds("OUTBOX_MARK_RETRY_SECONDS", 60)
     delay = 0.05
     while True:
         try:
-            statement()
-            return True
+            return statement()
         except (OperationalError, InterfaceError):
             if connection.in_atomic_block or time.monotonic() > deadline:
-                logger.exception("Could not record that %s; it is retried after its lease.", what)
-                return False
+                logger.exception("Could not record that %s; the sweep retries it after the lease.", what)
+                return None
             logger.warning("Database away while recording that %s; retrying.", what)
             connection.close()
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
 
+def _free(message_ids: Sequence[int], now: datetime) -> tuple[dict[str, list[int]], dict[int, User]]:
+    """Which of these messages are pending, due and not held, per channel, and their
+    recipients (two queries)."""
+    rows = list(
+        OutboxMessage.objects.filter(id__in=list(message_ids), status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(claimed_at__gte=now - claim_lease())
+        .order_by("id")
+        .values_list("channel", "id", "recipient_id")
+    )
+    out: dict[str, list[int]] = {}
+    for channel, pk, _ in rows:
+        out.setdefault(channel, []).append(pk)
+    return out, (User.objects.in_bulk({uid for _, _, uid in rows}) if rows else {})
+
+
+def outbox_claim(
+    *, message_id: int, users: dict[int, User] | None = None, now: datetime | None = None
+) -> Outgoing | None:
+    """Take the lease on this message if it is pending, due and not held by a live sender
+    (one UPDATE, committed at once; a row another sender is claiming is skipped, not waited
+    for). Claimed one at a time, just before it is sent, so the lease covers one send."""
+    at = now or timezone.now()
+    token = uuid.uuid4().hex
+
+    def claim() -> tuple[Any, ...] | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{TABLE}" o SET "claimed_at" = %s, "claim" = %s, "attempts" = o."attempts" + 1 '  # noqa: S608
+                f'FROM (SELECT "id" FROM "{TABLE}" WHERE "id" = %s AND "status" = %s AND "next_attempt_at" <= %s '
+                'AND ("claimed_at" IS NULL OR "claimed_at" < %s) FOR UPDATE SKIP LOCKED) AS free '
+                'WHERE o."id" = free."id" '
+                'RETURNING o."message_id", o."recipient_id", o."subject", o."body", o."refs", o."attempts"',
+                [at, token, message_id, OutboxStatus.PENDING, at, at - claim_lease()],
+            )
+            return cursor.fetchone()
+
+    row = _retrying(claim, what=f"message {message_id} was claimed")
+    if row is None:
+        return None
+    mid, uid, subject, body, refs, attempts = row
+    return Outgoing(
+        id=message_id,
+        message_id=mid,
+        recipient=(users or {}).get(uid) or User.objects.get(pk=uid),
+        subject=subject,
+        body=body,
+        refs=refs if isinstance(refs, list) else list(json.loads(refs)),
+        attempt=attempts,
+    )
+
+
 def outbox_mark_sent(message: Outgoing, *, now: datetime | None = None) -> bool:
-    """The channel accepted it: sent, never again. False if the mark could not be recorded."""
+    """The channel accepted it: sent, never again. False if the mark could not be recorded
+    (then it is sent again after the lease, with the same Message-ID)."""
     at = now or timezone.now()
 
-    def mark() -> None:
+    def mark() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
                 f'UPDATE "{TABLE}" SET "status" = %s, "sent_at" = %s, "claimed_at" = NULL, "last_error" = \'\' '  # noqa: S608
                 'WHERE "id" = %s AND "status" = %s',
                 [OutboxStatus.SENT, at, message.id, OutboxStatus.PENDING],
             )
+            return True
 
-    return _committed(mark, what=f"message {message.message_id} was sent")
+    return bool(_retrying(mark, what=f"message {message.message_id} was sent"))
 
 
 def outbox_release(message: Outgoing, error: BaseException, *, now: datetime | None = None) -> None:
@@ -169,15 +187,16 @@ def outbox_release(message: Outgoing, error: BaseException, *, now: datetime | N
     at = now or timezone.now()
     text = f"{type(error).__name__}: {error}"[:2000]
 
-    def release() -> None:
+    def release() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
                 f'UPDATE "{TABLE}" SET "claimed_at" = NULL, "next_attempt_at" = %s, "last_error" = %s '  # noqa: S608
                 'WHERE "id" = %s AND "status" = %s',
                 [at + retry_delay(message.attempt), text, message.id, OutboxStatus.PENDING],
             )
+            return True
 
-    _committed(release, what=f"message {message.message_id} failed")
+    _retrying(release, what=f"message {message.message_id} failed")
 
 
 @dataclass
@@ -187,18 +206,30 @@ class Sent:
 
 
 def outbox_send(*, message_ids: Sequence[int]) -> Sent:
-    """Claim these messages and send each through its channel, marking each right after."""
+    """Send these messages (those pending, due and free), each channel on its own: each is
+    claimed just before its channel sends it and marked right after."""
     result = Sent()
-    for channel, claimed in outbox_claim(message_ids=message_ids).items():
-        _channel_send(channel, claimed, result)
+    if not message_ids:
+        return result
+    per_channel, users = _free(message_ids, timezone.now())
+    for channel, ids in per_channel.items():
+        _channel_send(channel, ids, users, result)
     return result
 
 
-def _channel_send(channel: str, claimed: Sequence[Outgoing], result: Sent) -> None:
-    pending = {m.id: m for m in claimed}
+def _claiming(ids: Sequence[int], users: dict[int, User], held: dict[int, Outgoing]) -> Iterator[Outgoing]:
+    for pk in ids:
+        message = outbox_claim(message_id=pk, users=users)
+        if message is not None:
+            held[message.id] = message
+            yield message
+
+
+def _channel_send(channel: str, ids: Sequence[int], users: dict[int, User], result: Sent) -> None:
+    held: dict[int, Outgoing] = {}  # claimed and not yet reported by the channel
     try:
-        for message, error in channel_get(channel).send(claimed):
-            pending.pop(message.id, None)
+        for message, error in channel_get(channel).send(_claiming(ids, users, held)):
+            held.pop(message.id, None)
             if error is None:
                 outbox_mark_sent(message)
                 result.sent.append(message.id)
@@ -206,14 +237,14 @@ def _channel_send(channel: str, claimed: Sequence[Outgoing], result: Sent) -> No
                 outbox_release(message, error)
                 result.failed.append(message.id)
     except Exception as error:  # the channel itself failed (no connection, misconfigured)
-        logger.exception("Channel %s failed; %d messages are retried later.", channel, len(pending))
-        _release_all(pending.values(), error, result)
+        logger.exception("Channel %s failed; its messages are retried later.", channel)
+        _release_all(held.values(), error, result)
         return
-    _release_all(pending.values(), RuntimeError("The channel did not report this message."), result)
+    _release_all(held.values(), RuntimeError("The channel did not report this message."), result)
 
 
 def _release_all(messages: Iterable[Outgoing], error: BaseException, result: Sent) -> None:
-    for message in messages:
+    for message in list(messages):
         outbox_release(message, error)
         result.failed.append(message.id)
 
