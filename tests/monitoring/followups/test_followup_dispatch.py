@@ -268,9 +268,9 @@ def test_a_broken_email_channel_leaves_the_inbox_delivered():
     assert [(m.status, m.attempts) for m in messages] == [("pending", 1), ("pending", 0)]
     assert "no mail server" in messages[0].last_error
     assert messages[0].next_attempt_at > timezone.now()
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-        with time_machine.travel(messages[0].next_attempt_at + timedelta(seconds=1)):
-            _send_outbox()  # the server is back
+    back = override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")  # the server is back
+    with back, time_machine.travel(messages[0].next_attempt_at + timedelta(seconds=1)):
+        _send_outbox()
     assert sorted(_emailed()) == sorted((f, u.email) for f in ids for u in nurses)
     assert inbox.count() == 6  # the inbox was not written again
 
