@@ -183,6 +183,9 @@ class LedgerEntry(AppendOnlyModel):
 class ReconciliationStatus(models.TextChoices):
     BALANCED = "balanced"
     DISCREPANCY = "discrepancy"
+    # A discrepancy that cannot be balanced by entries, accepted by a clinician before a
+    # witness with an explanation; it stands while the session's numbers stay as they were.
+    RESOLVED = "resolved"
 
 
 class LedgerReconciliation(AppendOnlyModel):
@@ -204,6 +207,9 @@ class LedgerReconciliation(AppendOnlyModel):
     status = models.CharField(max_length=12, choices=ReconciliationStatus.choices)
     reasons = models.JSONField(default=list, blank=True)
     reconciled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     note = models.TextField(blank=True)
     resolves = models.ForeignKey("self", on_delete=models.PROTECT, related_name="resolutions", null=True, blank=True)
 
@@ -215,6 +221,10 @@ class LedgerReconciliation(AppendOnlyModel):
                 condition=Q(status__in=ReconciliationStatus.values), name="ledger_reconciliation_status_valid"
             ),
             models.CheckConstraint(condition=Q(resolves__isnull=True) | ~Q(note=""), name="ledger_resolution_has_note"),
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | (Q(witness__isnull=False) & ~Q(witness=F("reconciled_by"))),
+                name="ledger_resolved_witnessed",
+            ),
         ]
 
     def __str__(self) -> str:

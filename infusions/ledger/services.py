@@ -7,6 +7,7 @@ with the session) = 0, else a discrepancy that stays open until a later reconcil
 balances, with a note. Witnesses confirm with their own password.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
-from clinic.core.roles import ADMIN, CLINICAL, LEDGER
+from clinic.core.roles import ADMIN, CLINICAL, LEDGER, PRESCRIBER
 from clinic.models import Site, User
 from clinic.policy import ClinicalPolicy
 from infusions.ledger.models import (
@@ -616,14 +617,29 @@ def session_account(session: InfusionSession) -> dict[str, Decimal]:
 ENDED = (SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.DISCHARGED)
 
 
-@transaction.atomic
-def ledger_reconcile(*, actor: User, session: InfusionSession, note: str = "") -> LedgerReconciliation:
-    """Reconcile a session: opened − administered − wasted (− lost) = 0 and, once the actual
-    dose is charted, administered = the charted dose (to 0.1 mg). Otherwise a discrepancy,
-    open until a later reconciliation balances with a note saying how it was resolved."""
-    if actor.role not in (*CLINICAL, *ADMIN):
-        raise ApplicationError("Your role may not reconcile.", rule="ledger_role_not_allowed", status=403)
-    session = _lock_session(session)
+@dataclass(frozen=True)
+class LedgerCheck:
+    """A session's account and what keeps it from reconciling (CLINICAL.md §8)."""
+
+    account: dict[str, Decimal]
+    charted_dose_mg: Decimal | None
+    reasons: list[str]
+    unwitnessed_waste: list[int]
+
+    def numbers(self) -> dict[str, Any]:
+        """The numbers as a 409 body carries them (strings: exact decimals)."""
+        return {
+            **{name: str(value) for name, value in self.account.items()},
+            "charted_dose_mg": str(self.charted_dose_mg) if self.charted_dose_mg is not None else None,
+            "reasons": self.reasons,
+            "unwitnessed_waste": self.unwitnessed_waste,
+        }
+
+
+def session_ledger_check(session: InfusionSession) -> LedgerCheck:
+    """opened − administered − wasted (− lost) = 0; once the actual dose is charted,
+    administered = the charted dose (to 0.1 mg); a session that gave drug has entries; every
+    waste has a witness. Two queries."""
     account = session_account(session)
     reasons: list[str] = []
     if account["difference_mg"] != 0:
@@ -633,27 +649,150 @@ def ledger_reconcile(*, actor: User, session: InfusionSession, note: str = "") -
         reasons.append("administered_differs_from_charted_dose")
     if session.status in ENDED and account["opened_mg"] == 0 and (charted is None or charted > 0):
         reasons.append("no_drug_recorded_for_session")
-    previous = session.ledger_reconciliations.order_by("-created_at", "-id").first()
-    status = ReconciliationStatus.DISCREPANCY if reasons else ReconciliationStatus.BALANCED
+    unwitnessed = list(
+        LedgerEntry.objects.filter(
+            session=session, kind=EntryKind.WASTE, reverses__isnull=True, witness__isnull=True
+        ).values_list("id", flat=True)
+    )
+    if unwitnessed:
+        reasons.append("waste_without_witness")
+    return LedgerCheck(account=account, charted_dose_mg=charted, reasons=reasons, unwitnessed_waste=unwitnessed)
+
+
+def _latest_reconciliation(session: InfusionSession) -> LedgerReconciliation | None:
+    return session.ledger_reconciliations.order_by("-created_at", "-id").first()
+
+
+@transaction.atomic
+def ledger_reconcile(*, actor: User, session: InfusionSession, note: str = "") -> LedgerReconciliation:
+    """Reconcile a session (`session_ledger_check`): balanced, or a discrepancy, open until a
+    later reconciliation balances with a note saying how it was resolved, or a clinician and
+    a witness accept it (`ledger_discrepancy_resolve`)."""
+    if actor.role not in (*CLINICAL, *ADMIN):
+        raise ApplicationError("Your role may not reconcile.", rule="ledger_role_not_allowed", status=403)
+    session = _lock_session(session)
+    check = session_ledger_check(session)
+    previous = _latest_reconciliation(session)
+    status = ReconciliationStatus.DISCREPANCY if check.reasons else ReconciliationStatus.BALANCED
     resolves = None
     note = note.strip()
-    if previous is not None and previous.status == ReconciliationStatus.DISCREPANCY and not reasons:
+    if previous is not None and previous.status == ReconciliationStatus.DISCREPANCY and not check.reasons:
         if not note:
             raise ValidationError({"note": "Say how the discrepancy was resolved."})
         resolves = previous
+    return _reconciliation_save(
+        session=session, check=check, status=status, actor=actor, note=note, resolves=resolves, witness=None
+    )
+
+
+def _reconciliation_save(
+    *,
+    session: InfusionSession,
+    check: LedgerCheck,
+    status: str,
+    actor: User,
+    note: str,
+    resolves: LedgerReconciliation | None,
+    witness: User | None,
+) -> LedgerReconciliation:
     reconciliation = LedgerReconciliation(
         session=session,
-        charted_dose_mg=charted,
+        charted_dose_mg=check.charted_dose_mg,
         status=status,
-        reasons=reasons,
+        reasons=check.reasons,
         reconciled_by=actor,
+        witness=witness,
         note=note,
         resolves=resolves,
-        **account,
+        **check.account,
     )
     reconciliation.full_clean()
     reconciliation.save()
     return reconciliation
+
+
+@transaction.atomic
+def ledger_discrepancy_resolve(
+    *, actor: User, session: InfusionSession, witness: User | None, witness_password: str, note: str
+) -> LedgerReconciliation:
+    """A clinician, before a witness who confirms with their own password, accepts a
+    discrepancy that entries cannot balance (drug spilled unseen, a syringe broken), saying
+    what happened. Recorded as a `resolved` reconciliation of the numbers as they are; the
+    discrepancy stays visible in the history. If the session's numbers change afterwards, the
+    acceptance no longer stands."""
+    if actor.role not in PRESCRIBER:
+        raise ApplicationError(
+            "Only a clinician may resolve a ledger discrepancy.", rule="ledger_role_not_allowed", status=403
+        )
+    session = _lock_session(session)
+    witness = _witness_verify(actor=actor, witness=witness, password=witness_password, field="witness")
+    if not note.strip():
+        raise ValidationError({"note": "Say what happened to the drug that is not accounted for."})
+    check = session_ledger_check(session)
+    if not check.reasons:
+        raise ApplicationError(
+            "The session's ledger reconciles; there is no discrepancy to resolve.",
+            rule="ledger_no_discrepancy",
+            extra=check.numbers(),
+        )
+    previous = _latest_reconciliation(session)
+    if previous is None or previous.status != ReconciliationStatus.DISCREPANCY:
+        previous = _reconciliation_save(
+            session=session,
+            check=check,
+            status=ReconciliationStatus.DISCREPANCY,
+            actor=actor,
+            note="",
+            resolves=None,
+            witness=None,
+        )
+    return _reconciliation_save(
+        session=session,
+        check=check,
+        status=ReconciliationStatus.RESOLVED,
+        actor=actor,
+        note=note.strip(),
+        resolves=previous,
+        witness=witness,
+    )
+
+
+def _accepted(check: LedgerCheck, latest: LedgerReconciliation | None) -> bool:
+    """A resolved reconciliation stands while the session's numbers are the ones it accepted."""
+    if latest is None or latest.status != ReconciliationStatus.RESOLVED:
+        return False
+    accepted = {name: getattr(latest, name) for name in check.account}
+    return accepted == check.account and latest.charted_dose_mg == check.charted_dose_mg
+
+
+def ledger_discharge_check(*, actor: User, session: InfusionSession) -> LedgerReconciliation:
+    """At signing (CLINICAL.md §8: each session reconciles): the session's account must
+    balance, or its discrepancy have been resolved by a clinician and a witness. Otherwise 409
+    `ledger_not_reconciled` with the numbers. Records the reconciliation that signing closes
+    the account with. Runs in the caller's transaction, under its lock of the session."""
+    check = session_ledger_check(session)
+    latest = _latest_reconciliation(session)
+    if check.reasons and not _accepted(check, latest):
+        account = check.account
+        raise ApplicationError(
+            f"The controlled-substance ledger does not reconcile: opened {account['opened_mg']} mg − "
+            f"administered {account['administered_mg']} mg − wasted {account['wasted_mg']} mg − lost "
+            f"{account['lost_mg']} mg = {account['difference_mg']} mg ({', '.join(check.reasons)}). Record the "
+            "missing entries, or have a clinician and a witness resolve the discrepancy.",
+            rule="ledger_not_reconciled",
+            extra=check.numbers(),
+        )
+    if latest is not None and _accepted(check, latest):
+        return latest
+    return _reconciliation_save(
+        session=session,
+        check=check,
+        status=ReconciliationStatus.BALANCED,
+        actor=actor,
+        note="At discharge.",
+        resolves=latest if latest is not None and latest.status == ReconciliationStatus.DISCREPANCY else None,
+        witness=None,
+    )
 
 
 # --- deadlines -------------------------------------------------------------------------------

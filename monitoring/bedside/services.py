@@ -21,6 +21,7 @@ from clinic.core.exceptions import ApplicationError
 from clinic.core.roles import Role
 from clinic.localtime import local_shift, site_zone
 from clinic.models import User
+from infusions.ledger.services import ledger_discharge_check
 from infusions.protocols.models import Drug
 from infusions.scheduling import services as booking
 from infusions.scheduling.models import Appointment, AppointmentStatus
@@ -28,6 +29,7 @@ from infusions.sessions.models import CoursePhase, InfusionSession, SessionStatu
 from infusions.sessions.selectors import session_policy, session_site
 from infusions.sessions.services import screening_gate
 from monitoring.alerts.models import Alert, AlertRule, AlertStatus
+from monitoring.audit.history import history_snapshot
 from monitoring.bedside.discharge import Unmet, discharge_unmet
 from monitoring.bedside.models import (
     OPEN_FOLLOWUP_STATUSES,
@@ -412,6 +414,8 @@ def session_discharge(*, actor: User, session: InfusionSession, note: str = "") 
             rule="discharge_not_ready",
             extra={"unmet": [u.as_dict() for u in readiness.unmet]},
         )
+    # CLINICAL.md §8: each session reconciles; 409 `ledger_not_reconciled` with the numbers.
+    ledger_discharge_check(actor=actor, session=session)
     closed = [a.pk for a in alerts if a.status != AlertStatus.RESOLVED]
     Alert.objects.filter(pk__in=closed).update(
         status=AlertStatus.RESOLVED,
@@ -420,6 +424,7 @@ def session_discharge(*, actor: User, session: InfusionSession, note: str = "") 
         resolution_note="Closed when the session was discharged and signed.",
         updated_at=now,
     )
+    history_snapshot(Alert, closed, user=actor, rule="alerts_closed_at_discharge", at=now)
     session.signed_at, session.signed_by = now, actor
     session = _move(
         session=session,

@@ -145,18 +145,36 @@ def cluster_env(*, broker_url: str, queue: str, **extra: str) -> dict[str, str]:
             "CELERY_BROKER_URL": broker_url,
             "REDIS_URL": broker_url,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
-            # Fast clocks for the test: tick every second, lease 4 s, redelivery after 5 s.
+            # Fast clocks for the test: tick every second, leases 4 s, redelivery after 5 s, the
+            # outbox swept every second and a failed message retried after 1 s.
             "FOLLOWUP_TICK_SECONDS": "1",
             "FOLLOWUP_PLAN_SECONDS": "3600",
+            "BEDSIDE_TICK_SECONDS": "3600",
             "FOLLOWUP_DISPATCH_LEASE_SECONDS": "4",
-            "FOLLOWUP_DISPATCH_BATCH_SIZE": "10",
+            "FOLLOWUP_DISPATCH_BATCH_SIZE": "5",
             "CELERY_VISIBILITY_TIMEOUT": "5",
+            "OUTBOX_CLAIM_LEASE_SECONDS": "4",
+            "OUTBOX_SWEEP_SECONDS": "1",
+            "OUTBOX_RETRY_BASE_SECONDS": "1",
+            "OUTBOX_RETRY_MAX_SECONDS": "2",
+            "OUTBOX_SEND_BATCH_SIZE": "10",
             "FOLLOWUP_TEST_MAIL_DELAY": "0.03",
             "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra)
     return env
+
+
+def terminate_connections() -> int:
+    """pg_terminate_backend() every other connection to the test database (the workers'),
+    as a failover or an operator would. Returns how many were terminated."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return int(cursor.fetchone()[0])
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from monitoring.bedside.rems import YES_NO_FIELDS
 from monitoring.followups.keys import record_key
 from monitoring.followups.models import FollowUp
 from tests.factories import SessionFactory
-from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, record, refresh, start
+from tests.monitoring.bedside_helpers import esketamine_course, esketamine_session, ledger_given, record, refresh, start
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,7 @@ def run_esketamine(session, nurse, clock):
     clock.shift(timedelta(minutes=10))
     record(session, nurse, moaas=3)
     clock.shift(timedelta(minutes=5))
+    ledger_given(session, nurse, session.total_dose_mg)
     session = bedside.session_complete(actor=nurse, session=refresh(session), actual_dose_mg=session.total_dose_mg)
     for minute in (30, 40, 55, 70, 85, 100, 115, 130):
         clock.move_to(t0 + timedelta(minutes=minute))
