@@ -199,6 +199,7 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/ledger/entries/{pk}/reverse/": Row(LEDGER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/sessions/{session_pk}/": Row(LEDGER, (LEDGER_MATRIX,)),
     "POST /api/v1/ledger/sessions/{session_pk}/reconcile/": Row(LEDGER, (LEDGER_MATRIX,)),
+    "POST /api/v1/ledger/sessions/{session_pk}/resolve/": Row(PRESCRIBER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/discrepancies/": Row(LEDGER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/balances/": Row(LEDGER, (LEDGER_MATRIX,)),
     "GET /api/v1/ledger/export/": Row(ADMIN, (LEDGER_MATRIX,)),

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from clinic.core import exports
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
-from clinic.core.roles import ADMIN, CLINICAL, LEDGER
+from clinic.core.roles import ADMIN, CLINICAL, LEDGER, PRESCRIBER
 from clinic.core.schema import StringListField
 from clinic.models import Site, User
 from clinic.selectors import user_get
@@ -133,6 +133,7 @@ class ReconciliationSerializer(serializers.ModelSerializer):
             "charted_dose_mg",
             "reasons",
             "reconciled_by",
+            "witness",
             "note",
             "resolves",
             "created_at",
@@ -242,6 +243,14 @@ class ReverseSerializer(serializers.Serializer):
 
 class ReconcileSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ResolveSerializer(serializers.Serializer):
+    witness = serializers.IntegerField(min_value=1, help_text="The witnessing staff account (not you).")
+    witness_password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, help_text="The witness confirms with their password."
+    )
+    note = serializers.CharField(max_length=2000, help_text="What happened to the drug not accounted for.")
 
 
 class EntryQuerySerializer(serializers.Serializer):
@@ -474,6 +483,31 @@ class SessionReconcileApi(APIView):
         session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
         data = validated(ReconcileSerializer, request.data)
         reconciliation = ledger.ledger_reconcile(actor=user, session=session, note=data["note"])
+        return Response(ReconciliationSerializer(reconciliation).data, status=status.HTTP_201_CREATED)
+
+
+class SessionResolveApi(APIView):
+    """A clinician, before a witness, accepts a discrepancy that entries cannot balance, with
+    what happened (CLINICAL.md §8). The session can then be signed while its numbers stay as
+    they were accepted. 409 `ledger_no_discrepancy` when the ledger reconciles."""
+
+    permission_classes = (RolePermission,)
+    roles: ClassVar[dict[str, Any]] = {"post": PRESCRIBER}
+
+    @extend_schema(request=ResolveSerializer, responses={201: ReconciliationSerializer})
+    def post(self, request: Request, session_pk: int) -> Response:
+        user = actor(request)
+        session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
+        data = ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        reconciliation = ledger.ledger_discrepancy_resolve(
+            actor=user,
+            session=session,
+            witness=_user(v["witness"], "witness"),
+            witness_password=v["witness_password"],
+            note=v["note"],
+        )
         return Response(ReconciliationSerializer(reconciliation).data, status=status.HTTP_201_CREATED)
 
 

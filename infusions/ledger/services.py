@@ -629,7 +629,7 @@ class LedgerCheck:
     def numbers(self) -> dict[str, Any]:
         """The numbers as a 409 body carries them (strings: exact decimals)."""
         return {
-            **{name: str(value) for name, value in self.account.items()},
+            **{name: str(value.quantize(MG)) for name, value in self.account.items()},
             "charted_dose_mg": str(self.charted_dose_mg) if self.charted_dose_mg is not None else None,
             "reasons": self.reasons,
             "unwitnessed_waste": self.unwitnessed_waste,

@@ -11,6 +11,7 @@ from infusions.ledger.api import (
     ExportApi,
     SessionLedgerApi,
     SessionReconcileApi,
+    SessionResolveApi,
 )
 
 router = PackageRouter()
@@ -20,6 +21,7 @@ router.register("ledger/entries", EntryViewSet, basename="ledger-entry")
 urlpatterns = [
     path("ledger/sessions/<int:session_pk>/", SessionLedgerApi.as_view(), name="ledger-session"),
     path("ledger/sessions/<int:session_pk>/reconcile/", SessionReconcileApi.as_view(), name="ledger-reconcile"),
+    path("ledger/sessions/<int:session_pk>/resolve/", SessionResolveApi.as_view(), name="ledger-resolve"),
     path("ledger/discrepancies/", DiscrepancyListApi.as_view(), name="ledger-discrepancies"),
     path("ledger/balances/", BalanceApi.as_view(), name="ledger-balances"),
     path("ledger/export/", ExportApi.as_view(), name="ledger-export"),

@@ -2,8 +2,9 @@
 with its baseline and vitals every 10 minutes, and an open alert (a blood-pressure rise).
 
 Written through the services where the clock allows (consent, escort, vitals with their
-alerts and schedule); the steps that happened "25 minutes ago" are rows dated then, as the
-services would have written them. Idempotent: today's demo session is made once; an
+alerts and schedule, the drug drawn and given in the controlled-substance ledger); the steps
+that happened "25 minutes ago" are rows dated then, as the services would have written them
+(with their history). Idempotent: today's demo session is made once; an
 unfinished one from an earlier day is closed first so the board never shows stale sessions.
 """
 
@@ -19,8 +20,10 @@ from infusions.protocols.models import Protocol
 from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from infusions.sessions.models import InfusionSession, SessionStatus, TreatmentCourse
 from infusions.sessions.services import course_create, session_create
+from monitoring.audit.history import history_snapshot
 from monitoring.bedside.models import SessionAction, SessionEvent
 from monitoring.bedside.services import consent_record, escort_record
+from monitoring.demo.ledger import seed_session_ledger
 from monitoring.vitals.services import vitals_record
 from patients.models import Patient
 
@@ -44,6 +47,7 @@ def _close_earlier(course: TreatmentCourse, today_start: datetime, nurse: User) 
             signed_at=end + timedelta(minutes=60),
             signed_by=nurse,
         )
+        history_snapshot(InfusionSession, [session.pk], user=nurse, rule="demo_close_earlier_session")
 
 
 def _free_chair(site: Site, patient: Patient, start: datetime, end: datetime) -> Appointment | None:
@@ -115,7 +119,11 @@ def seed_today(*, site: Site, patients: list[Patient], users: dict[str, User]) -
         data={"demo": True},
     )
     InfusionSession.objects.filter(pk=session.pk).update(status=SessionStatus.RUNNING, started_at=started)
+    history_snapshot(InfusionSession, [session.pk], user=nurse, rule="demo_session_started", at=started)
     session.refresh_from_db()
+    # The syringe drawn from a vial and run through the pump (CLINICAL.md §8): the ledger holds
+    # the planned dose opened and given, so the nurse can complete and discharge the session.
+    seed_session_ledger(session=session, site=site, nurse=nurse, at=started)
     # Every 10 minutes while running (Yale 2024); the second set rose 44 mmHg systolic from
     # baseline: a `bp_rise` alert (Spravato label), left open for the nurse to answer.
     vitals_record(

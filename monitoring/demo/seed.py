@@ -17,10 +17,13 @@ from django.utils import timezone
 from clinic.core.roles import Role
 from clinic.models import Chair, Site, StaffMember, User
 from clinic.policy import site_policy
+from infusions.ledger.services import ledger_discharge_check
 from infusions.protocols.models import Protocol
 from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.services import course_create, dose_plan, session_draft
 from monitoring.alerts.models import Alert
+from monitoring.audit.history import history_snapshot
+from monitoring.demo.ledger import seed_session_ledger, seed_stock
 from monitoring.vitals.models import VitalSign
 from monitoring.vitals.rules import baseline_values, vitals_draft
 from patients.models import Assessment, AssessmentSource, BodyMeasurement, Patient, Screening
@@ -180,7 +183,9 @@ def seed_patients(site: Site, password: str, staff: User, count: int = 20) -> li
     user.set_password(password)
     user.save()
     if first.user_id != user.pk:
-        Patient.objects.filter(user=user).exclude(pk=first.pk).update(user=None)
+        previous = list(Patient.objects.filter(user=user).exclude(pk=first.pk).values_list("pk", flat=True))
+        Patient.objects.filter(pk__in=previous).update(user=None)
+        history_snapshot(Patient, previous, rule="demo_portal_account_moved")
         first.user = user
         first.save(update_fields=["user"])
     return patients
@@ -217,6 +222,8 @@ def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
         if patient.courses.exists():
             continue
         course = course_create(actor=clinician, patient=patient, protocol=protocol, indication="trd")
+        course_site = patient.site
+        assert course_site is not None  # noqa: S101 - seeded at the demo site
         for number in range(rng.randrange(2, 7)):
             day = now - timedelta(days=20 - number * 2 - rng.randrange(0, 2))
             started = day.replace(hour=9 + number % 6, minute=0, second=0, microsecond=0)
@@ -229,11 +236,15 @@ def seed_history(patients: list[Patient], clinician: User, nurse: User) -> int:
                 started_at=started,
                 dosing_ended_at=started + timedelta(minutes=protocol.duration_minutes or 0),
                 actual_dose_mg=plan.result.total_dose_mg,
-                signed_at=started + timedelta(minutes=110),
-                signed_by=nurse,
             )
             session.save()
             _seed_session_vitals(rng, session, started, nurse)
+            # The drug drawn and given, in the ledger before signing (CLINICAL.md §8); the
+            # signing reconciles it, as discharge does.
+            seed_session_ledger(session=session, site=course_site, nurse=nurse, at=started)
+            ledger_discharge_check(actor=nurse, session=session)
+            session.signed_at, session.signed_by = started + timedelta(minutes=110), nurse
+            session.save(update_fields=["signed_at", "signed_by", "updated_at"])
             created += 1
     return created
 
@@ -350,6 +361,10 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         users: dict[str, User] = state["users"]
         state["patients"] = seed_patients(state["site"], password, users["nurse"])
 
+    def stock(state: dict[str, Any]) -> None:
+        users: dict[str, User] = state["users"]
+        seed_stock(site=state["site"], admin=users["admin"])
+
     def history(state: dict[str, Any]) -> None:
         users: dict[str, User] = state["users"]
         seed_history(state["patients"], users["clinician"], users["nurse"])
@@ -382,6 +397,7 @@ def seed_steps(password: str) -> list[tuple[str, Callable[[dict[str, object]], N
         ("site and chairs", site),
         ("staff accounts", accounts),
         ("patients", patients),
+        ("controlled-substance stock", stock),
         ("history", history),
         ("appointments", appointments),
         ("follow-ups", followups),

@@ -6,6 +6,7 @@ session is signed and immutable, and amendments are new records."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -207,3 +208,121 @@ def test_an_unresolved_high_alert_blocks_discharge_until_resolved(api, users, ob
         record(observed, users["nurse"], spo2=96)
         r = discharge(api, users["nurse"], observed)
     assert r.status_code == 200, r.content
+
+
+# --- the controlled-substance ledger at signing (CLINICAL.md §8: each session reconciles:
+# opened − administered − wasted = 0) ---
+
+
+def _discharge_ready(session, nurse):
+    """Observation passed and a discharge set within 20 % of baseline: only the ledger is left."""
+    record(session, nurse, **NORMAL)
+
+
+@pytest.mark.django_db
+def test_a_ledger_that_does_not_reconcile_refuses_signing_with_the_numbers(api, users, observed):
+    from infusions.ledger import services as ledger
+    from infusions.ledger.models import LedgerEntry, LedgerReconciliation
+
+    given = observed.total_dose_mg
+    vial = LedgerEntry.objects.get(session=observed, kind="open").container
+    ledger.ledger_open(actor=users["nurse"], session=observed, container=vial, amount_mg=Decimal("10"))
+    with time_machine.travel(observed.dosing_ended_at + timedelta(minutes=61), tick=False):
+        _discharge_ready(observed, users["nurse"])
+        r = discharge(api, users["nurse"], observed)
+    assert r.status_code == 409, r.content
+    body = r.json()
+    assert body["rule"] == "ledger_not_reconciled"
+    opened = (given + Decimal("10")).quantize(Decimal("0.001"))
+    assert (body["opened_mg"], body["administered_mg"], body["wasted_mg"], body["lost_mg"]) == (
+        str(opened),
+        str(given.quantize(Decimal("0.001"))),
+        "0.000",
+        "0.000",
+    )
+    assert body["difference_mg"] == "10.000"
+    assert body["reasons"] == ["unaccounted_drug"]
+    assert "= 10.000 mg" in body["detail"]
+    # Refused: nothing signed, nothing recorded.
+    assert (refresh(observed).status, refresh(observed).signed_at) == ("completed", None)
+    assert not LedgerReconciliation.objects.filter(session=observed).exists()
+    assert not SessionEvent.objects.filter(session=observed, action="discharge").exists()
+
+
+@pytest.mark.django_db
+def test_a_clinician_and_a_witness_resolve_the_discrepancy_then_signing_goes_ahead(api, users, observed):
+    from infusions.ledger import services as ledger
+    from infusions.ledger.models import LedgerEntry, LedgerReconciliation
+    from tests.factories import UserFactory
+
+    witness = UserFactory(username="nurse-witness", role="nurse")
+    vial = LedgerEntry.objects.get(session=observed, kind="open").container
+    ledger.ledger_open(actor=users["nurse"], session=observed, container=vial, amount_mg=Decimal("10"))
+    url = f"/api/v1/ledger/sessions/{observed.id}/resolve/"
+    answer = {"witness": witness.id, "witness_password": "pw-for-tests-1", "note": "Syringe dropped; 10 mg lost."}
+    # A nurse may not; a clinician needs the witness's own password; then it is recorded.
+    assert api(users["nurse"]).post(url, answer, format="json").status_code == 403
+    wrong = api(users["clinician"]).post(url, {**answer, "witness_password": "nope"}, format="json")
+    assert (wrong.status_code, list(wrong.json())) == (400, ["witness_password"])
+    assert not LedgerReconciliation.objects.filter(session=observed).exists()
+    r = api(users["clinician"]).post(url, answer, format="json")
+    assert r.status_code == 201, r.content
+    assert (r.json()["status"], r.json()["witness"], r.json()["difference_mg"]) == ("resolved", witness.id, "10.000")
+    with time_machine.travel(observed.dosing_ended_at + timedelta(minutes=61), tick=False):
+        _discharge_ready(observed, users["nurse"])
+        r = discharge(api, users["nurse"], observed)
+    assert r.status_code == 200, r.content
+    history = list(
+        LedgerReconciliation.objects.filter(session=observed).order_by("id").values_list("status", flat=True)
+    )
+    assert history == ["discrepancy", "resolved"]  # the discrepancy stays visible
+
+
+@pytest.mark.django_db
+def test_a_resolution_no_longer_stands_once_the_numbers_change(api, users, observed):
+    from infusions.ledger import services as ledger
+    from infusions.ledger.models import LedgerEntry
+    from tests.factories import UserFactory
+
+    witness = UserFactory(username="nurse-witness", role="nurse")
+    vial = LedgerEntry.objects.get(session=observed, kind="open").container
+    ledger.ledger_open(actor=users["nurse"], session=observed, container=vial, amount_mg=Decimal("10"))
+    ledger.ledger_discrepancy_resolve(
+        actor=users["clinician"], session=observed, witness=witness, witness_password="pw-for-tests-1", note="Lost"
+    )
+    ledger.ledger_open(actor=users["nurse"], session=observed, container=vial, amount_mg=Decimal("5"))
+    with time_machine.travel(observed.dosing_ended_at + timedelta(minutes=61), tick=False):
+        _discharge_ready(observed, users["nurse"])
+        r = discharge(api, users["nurse"], observed)
+    assert (r.status_code, r.json()["rule"], r.json()["difference_mg"]) == (409, "ledger_not_reconciled", "15.000")
+
+
+@pytest.mark.django_db
+def test_a_session_that_gave_drug_with_no_ledger_entry_is_not_signed(api, users, course):
+    from monitoring.bedside import services as bedside
+    from tests.monitoring.bedside_helpers import start
+
+    session = start(SessionFactory(course=course), users["nurse"])
+    session = bedside.session_complete(actor=users["nurse"], session=session, actual_dose_mg=session.total_dose_mg)
+    with time_machine.travel(session.dosing_ended_at + timedelta(minutes=61), tick=False):
+        _discharge_ready(session, users["nurse"])
+        r = discharge(api, users["nurse"], session)
+    assert r.status_code == 409
+    assert r.json()["reasons"] == ["administered_differs_from_charted_dose", "no_drug_recorded_for_session"]
+    assert (r.json()["opened_mg"], r.json()["charted_dose_mg"]) == ("0.000", str(session.total_dose_mg))
+
+
+@pytest.mark.django_db
+def test_a_balanced_ledger_is_reconciled_by_the_signing(api, users, observed):
+    from infusions.ledger.models import LedgerReconciliation
+
+    with time_machine.travel(observed.dosing_ended_at + timedelta(minutes=61), tick=False):
+        _discharge_ready(observed, users["nurse"])
+        assert discharge(api, users["nurse"], observed).status_code == 200
+    (row,) = LedgerReconciliation.objects.filter(session=observed)
+    assert (row.status, row.reconciled_by, row.difference_mg, row.note) == (
+        "balanced",
+        users["nurse"],
+        Decimal("0.000"),
+        "At discharge.",
+    )
