@@ -21,7 +21,12 @@ from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts.models import Alert, AlertEscalation, AlertRule, AlertSeverity, AlertStatus
+from monitoring.audit.history import history_snapshot
 from monitoring.vitals.models import VitalsSchedule
+
+# What the history of a change made by a scan names as its cause.
+OVERDUE_RULE = "vitals_overdue (CLINICAL.md §3)"
+ESCALATION_RULE = "alert_escalation (CLINICAL.md §3)"
 
 WATCHED_STATUSES = (SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.COMPLETED, SessionStatus.STOPPED)
 # CLINICAL.md §3 leaves the severity of an overdue set open [U]: medium, so that it reaches
@@ -139,6 +144,7 @@ def vitals_overdue_raise(*, now: datetime | None = None) -> list[int]:
             if row.session_id not in answered_already
         ]
         Alert.objects.bulk_create(alerts)
+        history_snapshot(Alert, [a.pk for a in alerts], history_type="+", rule=OVERDUE_RULE, at=now)
         for row, _ in late:
             row.overdue_alerted_for = row.next_due_at
             row.updated_at = now
@@ -196,6 +202,7 @@ def alerts_escalate(*, now: datetime | None = None) -> list[int]:
                 [now, now, [a.pk for a in due]],
             )
             claimed = {row[0] for row in cursor.fetchall()}
+        history_snapshot(Alert, sorted(claimed), rule=ESCALATION_RULE, at=now)
         due = [a for a in due if a.pk in claimed]
         sites = {_alert_site_id(a) for a in due}
         recipients = clinicians_on_duty(sites)
@@ -234,14 +241,21 @@ def _escalation_message(alert: Alert) -> str:
 def vitals_overdue_resolve(*, session: InfusionSession, actor: User, at: datetime | None = None) -> int:
     """A set was recorded: the session's `vitals_overdue` alert is answered."""
     at = at or timezone.now()
-    return Alert.objects.filter(
-        session=session,
-        rule=AlertRule.VITALS_OVERDUE,
-        status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
-    ).update(
+    ids = list(
+        Alert.objects.filter(
+            session=session,
+            rule=AlertRule.VITALS_OVERDUE,
+            status__in=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+        ).values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    Alert.objects.filter(pk__in=ids).update(
         status=AlertStatus.RESOLVED,
         resolved_by=actor,
         resolved_at=at,
         resolution_note="A vitals set was recorded.",
         updated_at=at,
     )
+    history_snapshot(Alert, ids, user=actor, rule="vitals_overdue_answered", at=at)
+    return len(ids)

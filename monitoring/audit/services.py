@@ -174,7 +174,7 @@ APPEND_ONLY: tuple[tuple[type[Model], str, str], ...] = (
     (Assessment, "recorded_by", "patient_id"),
     (VitalSign, "recorded_by", "session__course__patient_id"),
 )
-HISTORY_COLUMNS = ("at", "model", "object_id", "event", "user", "changes", "history_id")
+HISTORY_COLUMNS = ("at", "model", "object_id", "event", "user", "reason", "changes", "history_id")
 
 
 def _user_label(user: Any) -> str:
@@ -228,6 +228,9 @@ def _changes_of(audited: type[Model], since: datetime | None, until: datetime | 
             "object_id": record.id,
             "event": HISTORY_TYPES.get(record.history_type, record.history_type),
             "user": _user_label(record.history_user),
+            # Who or what caused it beyond the user: the Celery task and the rule (e.g.
+            # "task monitoring.followups_deliver[1a2b3c4d]; rule followup_due").
+            "reason": record.history_change_reason or "",
             "changes": changes,
             "history_id": record.history_id,
         }
@@ -251,6 +254,7 @@ def _creations_of(
             "object_id": row.pk,
             "event": "created",
             "user": _user_label(getattr(row, user_field)),
+            "reason": "",
             "changes": {name: [None, _jsonable(getattr(row, name))] for name in fields},
             "history_id": None,  # no history record: the row is the record
         }

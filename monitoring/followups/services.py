@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic.core.exceptions import ApplicationError
 from clinic.models import Site, User
 from clinic.policy import site_policy
+from monitoring.audit.history import audit_cause, history_snapshot
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups import sql as followup_sql
 from monitoring.followups.keys import subject_label
@@ -291,6 +292,7 @@ def followups_cancel(*, followup_ids: Sequence[int], reason: str, actor: User | 
     FollowUp.objects.filter(id__in=ids).update(
         status=FollowUpStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200], updated_at=now
     )
+    history_snapshot(FollowUp, ids, user=actor, rule="followup_cancelled", at=now)
     FollowUpEvent.objects.bulk_create(
         [FollowUpEvent(followup_id=pk, action=FollowUpAction.CANCELLED, actor=actor, reason=reason) for pk in ids]
     )
@@ -308,6 +310,12 @@ def followups_reopen(*, specs: Sequence[FollowUpSpec], reason: str) -> int:
         )
     )
     now = timezone.now()
+    with audit_cause(rule="followup_reopened"):
+        _reopen(rows, wanted, reason, now)
+    return len(rows)
+
+
+def _reopen(rows: Sequence[FollowUp], wanted: dict[str, FollowUpSpec], reason: str, now: datetime) -> None:
     for row in rows:
         spec = wanted[row.key]
         before = {"status": row.status, "cancel_reason": row.cancel_reason, "round": row.round}
@@ -318,7 +326,6 @@ def followups_reopen(*, specs: Sequence[FollowUpSpec], reason: str) -> int:
         row.updated_at = now
         row.save()
         _event(row, FollowUpAction.RESCHEDULED, None, reason, before=before, reopened=True)
-    return len(rows)
 
 
 @transaction.atomic
@@ -354,6 +361,7 @@ def followups_reschedule(*, changes: Sequence[tuple[int, datetime, datetime | No
         changed.append(row)
     if changed:
         FollowUp.objects.bulk_update(changed, ["due_at", "escalate_at", "updated_at"])
+        history_snapshot(FollowUp, [row.pk for row in changed], rule="followup_rescheduled")
         FollowUpEvent.objects.bulk_create(events)
     return len(changed)
 

@@ -17,11 +17,13 @@ from typing import Any
 from django.db import connection
 
 from clinic.models import Site
+from monitoring.audit.history import history_snapshot
 from monitoring.followups.models import FollowUp, FollowUpDelivery, FollowUpEvent
 
 
 def insert_followups(rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:
-    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id: the ids of the rows created."""
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id: the ids of the rows created
+    (with their history)."""
     if not rows:
         return []
     columns = {
@@ -49,7 +51,9 @@ def insert_followups(rows: Sequence[dict[str, Any]], now: datetime) -> list[int]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, now, *arrays])
-        return [row[0] for row in cursor.fetchall()]
+        created = [row[0] for row in cursor.fetchall()]
+    history_snapshot(FollowUp, created, history_type="+", rule="followup_planned (CLINICAL.md §7)", at=now)
+    return created
 
 
 def int_array(values: Iterable[int]) -> str:

@@ -21,6 +21,7 @@ from infusions.scheduling.models import Appointment
 from infusions.scheduling.services import booster_book
 from infusions.sessions.models import CoursePhase, TreatmentCourse
 from infusions.sessions.services import course_phase_change
+from monitoring.audit.history import history_snapshot
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
 from monitoring.followups.keys import booster_due_key, paused_phq9_key, suicide_risk_review_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
@@ -152,9 +153,15 @@ def _refreshed(*, history: CourseHistory) -> MaintenanceRecommendation:
     latest = recommendation_latest(course=course)
     if latest is not None and (latest.fingerprint == fingerprint or _same_plan(latest, result)):
         return latest
-    MaintenanceRecommendation.objects.filter(course=course, status=RecommendationStatus.PROPOSED).update(
+    superseded = list(
+        MaintenanceRecommendation.objects.filter(course=course, status=RecommendationStatus.PROPOSED).values_list(
+            "pk", flat=True
+        )
+    )
+    MaintenanceRecommendation.objects.filter(pk__in=superseded).update(
         status=RecommendationStatus.SUPERSEDED, updated_at=now
     )
+    history_snapshot(MaintenanceRecommendation, superseded, rule="recommendation_superseded", at=now)
     row = MaintenanceRecommendation(
         course=course,
         rule=result.rule,

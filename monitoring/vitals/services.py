@@ -19,6 +19,7 @@ from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.selectors import session_policy
 from monitoring.alerts.models import Alert, AlertRule, AlertStatus
 from monitoring.alerts.services import vitals_overdue_resolve
+from monitoring.audit.history import history_snapshot
 from monitoring.vitals.models import VitalSign, VitalsPhase, VitalsSchedule
 from monitoring.vitals.rules import VITAL_FIELDS, baseline_values, vitals_draft, vitals_validate
 from monitoring.vitals.schedule import ScheduleFacts, VitalsDue, observation_ends_at, vitals_next_due
@@ -162,7 +163,8 @@ def vitals_record(
         ]
         recorded.append(RecordedVitals(vital=vital, alerts=alerts))
     rows_insert([r.vital for r in recorded])
-    Alert.objects.bulk_create([alert for r in recorded for alert in r.alerts])
+    alerts = Alert.objects.bulk_create([alert for r in recorded for alert in r.alerts])
+    history_snapshot(Alert, [a.pk for a in alerts], history_type="+", user=actor, rule="vitals_alert (CLINICAL.md §3)")
     if state.overdue_unresolved:
         vitals_overdue_resolve(session=session, actor=actor, at=now)
     vitals_schedule_refresh(session=session)
