@@ -53,7 +53,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def message_id_new() -> str:
-    """`<outbox.<uuid>@<domain>>`: fixed when the row is written, the same on every resend."""
+    """`<time.pid.random.outbox.<uuid>@<domain>>`: fixed when the row is written, the same on
+    every resend."""
     domain = getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", "") or None
     return make_msgid(idstring=f"outbox.{uuid.uuid4().hex}", domain=domain)
 
