@@ -267,7 +267,7 @@ def test_a_clinician_and_a_witness_resolve_the_discrepancy_then_signing_goes_ahe
     assert not LedgerReconciliation.objects.filter(session=observed).exists()
     r = api(users["clinician"]).post(url, answer, format="json")
     assert r.status_code == 201, r.content
-    assert (r.json()["status"], r.json()["witness"], r.json()["difference_mg"]) == ("resolved", witness.id, "10.000")
+    assert (r.json()["status"], r.json()["witness"], r.json()["difference_mg"]) == ("resolved", witness.id, 10.0)
     with time_machine.travel(observed.dosing_ended_at + timedelta(minutes=61), tick=False):
         _discharge_ready(observed, users["nurse"])
         r = discharge(api, users["nurse"], observed)
