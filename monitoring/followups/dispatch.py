@@ -406,23 +406,11 @@ def _deliveries_write(
 
 
 def _outbox_write(channels: Sequence[Channel], written: Sequence[Sequence[Notification]], now: datetime) -> None:
-    """Each sent channel's messages into the outbox, linked to their delivery rows; they are
-    sent after commit (`monitoring.outbox`)."""
+    """Each sent channel's messages into the outbox (their `refs` name the deliveries they
+    carry); they are sent after commit (`monitoring.outbox`)."""
     for channel, notifications in zip(channels, written, strict=True):
-        if channel.stored or not notifications:
-            continue
-        drafts = channel.compose(notifications)
-        message_ids = outbox_add(channel=channel.name, drafts=drafts, now=now)
-        links = [
-            (ref_parse(ref), d.recipient.id, mid) for d, mid in zip(drafts, message_ids, strict=True) for ref in d.refs
-        ]
-        sql.link_messages(
-            channel.name,
-            [f for (f, _), _, _ in links],
-            [r for (_, r), _, _ in links],
-            [u for _, u, _ in links],
-            [m for _, _, m in links],
-        )
+        if not channel.stored and notifications:
+            outbox_add(channel=channel.name, drafts=channel.compose(notifications), now=now)
 
 
 def _notified_mark(

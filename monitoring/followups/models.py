@@ -146,8 +146,9 @@ class FollowUpDelivery(models.Model):
     task never notifies twice.
 
     The in-app inbox is the `inbox` channel's rows: each is one entry in the recipient's
-    inbox (`read_at` when they opened it). A sent channel's rows (e-mail) point at the outbox
-    message that carries them (`message`; a digest carries several), sent after commit."""
+    inbox (`read_at` when they opened it). A sent channel's rows (e-mail) are carried by the
+    outbox message whose `refs` name them (`followup:<id>:<round>`, to the same recipient; a
+    digest carries several), sent after commit."""
 
     # Indexed by the unique constraint (followup, round, channel, recipient).
     followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
@@ -156,9 +157,6 @@ class FollowUpDelivery(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     sent_at = models.DateTimeField(help_text="When the delivery was committed (the inbox entry appeared).")
     read_at = models.DateTimeField(null=True, blank=True)
-    message = models.ForeignKey(
-        "monitoring.OutboxMessage", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
 
     class Meta:
         ordering = ["sent_at", "id"]

@@ -152,22 +152,3 @@ def insert_deliveries(
             ],
         )
         return {i for (i,) in cursor.fetchall()}
-
-
-def link_messages(
-    channel: str,
-    followup_ids: Sequence[int],
-    rounds: Sequence[int],
-    recipient_ids: Sequence[int],
-    message_ids: Sequence[int],
-) -> None:
-    """Point each delivery row of `channel` at the outbox message that carries it (one UPDATE)."""
-    if not followup_ids:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{FollowUpDelivery._meta.db_table}" d SET "message_id" = x.m '  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::int[], %s::bigint[], %s::bigint[]) AS x(f, r, u, m) "
-            "WHERE d.channel = %s AND d.followup_id = x.f AND d.round = x.r AND d.recipient_id = x.u",
-            [int_array(followup_ids), int_array(rounds), int_array(recipient_ids), int_array(message_ids), channel],
-        )

@@ -125,7 +125,10 @@ def _assert_database_once(ids: list[int]) -> None:
     deliveries = FollowUpDelivery.objects.filter(followup_id__in=ids)
     assert deliveries.filter(channel="inbox").count() == len(ids) * NURSES  # the in-app inbox entries
     assert deliveries.filter(channel="email").count() == len(ids) * NURSES
-    assert not deliveries.filter(channel="email", message__isnull=True).exists()
+    carried = {(ref, m.recipient_id) for m in OutboxMessage.objects.filter(channel="email") for ref in m.refs}
+    assert {
+        (f"followup:{d.followup_id}:{d.round}", d.recipient_id) for d in deliveries.filter(channel="email")
+    } <= carried
     # One "notified" event per follow-up: no second round was ever written.
     assert FollowUpEvent.objects.filter(followup_id__in=ids, action="notified").count() == len(ids)
 
