@@ -209,7 +209,7 @@ def test_audit_export_command(api, users, other_patient, tmp_path):
     assert [row["patient"] for row in json.loads(out.read_text())] == [other_patient.pk]
     text = io.StringIO()
     call_command("audit_export", "history", "--model", "patients.Patient", stdout=text)
-    assert text.getvalue().splitlines()[0] == "at,model,object_id,event,user,changes,history_id"
+    assert text.getvalue().splitlines()[0] == "at,model,object_id,event,user,reason,changes,history_id"
 
 
 def test_admins_see_history_and_access_log_in_the_django_admin(client, users, other_patient, api):
