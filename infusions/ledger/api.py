@@ -498,9 +498,7 @@ class SessionResolveApi(APIView):
     def post(self, request: Request, session_pk: int) -> Response:
         user = actor(request)
         session = ledger_selectors.ledger_session_get(user=user, session_id=session_pk)
-        data = ResolveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = validated(ResolveSerializer, request.data)
         reconciliation = ledger.ledger_discrepancy_resolve(
             actor=user,
             session=session,
