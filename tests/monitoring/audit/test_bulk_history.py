@@ -109,7 +109,7 @@ def test_every_bulk_write_of_an_audited_model_leaves_history():
     seen = {(f, fn) for f, fn, _, _ in writes}
     for expected in [
         ("monitoring/bedside/services.py", "session_discharge"),  # alerts closed at discharge
-        ("monitoring/outcomes/services.py", "recommendation_refresh"),  # maintenance decisions
+        ("monitoring/outcomes/services.py", "_refreshed"),  # maintenance decisions (superseded)
         ("monitoring/followups/dispatch.py", "_notified_mark"),  # follow-up dispatch
         ("monitoring/followups/dispatch.py", "_escalate"),
         ("monitoring/alerts/services.py", "alerts_escalate"),
