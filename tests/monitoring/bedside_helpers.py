@@ -4,8 +4,6 @@ services, with the clock under `time_machine`."""
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
 from clinic.core.roles import Role
 from clinic.models import User
 from infusions.ledger import services as ledger
@@ -15,7 +13,7 @@ from infusions.sessions.models import InfusionSession, TreatmentCourse
 from infusions.sessions.selectors import session_site
 from monitoring.bedside import services as bedside
 from monitoring.vitals.services import vitals_record
-from tests.factories import CourseFactory, SessionFactory, SiteFactory, UserFactory
+from tests.factories import CourseFactory, SessionFactory, SiteFactory, UserFactory, vials_received
 
 # Unremarkable vitals: NEWS2 0 (RCP 2017), no alert (CLINICAL.md §3).
 NORMAL = {
@@ -87,32 +85,12 @@ def complete(session: InfusionSession, nurse: User, dose: Decimal | None = None)
     return bedside.session_complete(actor=nurse, session=session, actual_dose_mg=given)
 
 
-LEDGER_DEA = "BS1234563"  # (1+3+5) + 2*(2+4+6) = 33 -> check digit 3
-
-
-def ledger_vial(session: InfusionSession, amount_mg: Decimal = Decimal("500")) -> ControlledContainer:
-    """A container of the session's drug received at its site (by an admin), `amount_mg` in it."""
-    admin = UserFactory(username="ledger-admin", role=Role.ADMIN)
-    site = session_site(session) or SiteFactory(code="ledger")
-    (vial,) = ledger.ledger_receive(
-        actor=admin,
-        site=site,
-        drug=session.course.protocol.drug,
-        ndc="0409-2051-05",
-        lot="LOT-T1",
-        expires_on=timezone.localdate() + timedelta(days=365),
-        strength_mg_per_ml=Decimal("50"),
-        volume_ml=amount_mg / Decimal("50"),
-        supplier="Test Supplier",
-        supplier_dea_number=LEDGER_DEA,
-        invoice_number="INV-T1",
-    )
-    return vial
-
-
 def ledger_given(session: InfusionSession, nurse: User, amount_mg: Decimal) -> ControlledContainer:
     """CLINICAL.md §8: `amount_mg` drawn for the session and administered (opened − given = 0)."""
-    vial = ledger_vial(session)
+    site = session_site(session) or SiteFactory(code="ledger")
+    (vial,) = vials_received(
+        UserFactory(username="ledger-admin", role=Role.ADMIN), site, drug=session.course.protocol.drug
+    )
     ledger.ledger_open(actor=nurse, session=session, container=vial, amount_mg=amount_mg)
     ledger.ledger_administer(actor=nurse, session=session, container=vial, amount_mg=amount_mg)
     return vial
