@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0008_vitalsign_session_no_own_index'),
+        ('monitoring', '0010_historical_appointment_sequence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('infusions', '0005_appointment_site_starts_index'),
+        ('infusions', '0006_appointment_sequence'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
