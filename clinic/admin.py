@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from clinic.core.admin import AdminRoleOnlyMixin, ConfigAdmin
-from clinic.models import Chair, NurseRoster, Site, SiteClosure, SiteOpeningHours, StaffMember, User
+from clinic.models import Chair, NurseRoster, OnCallShift, Site, SiteClosure, SiteOpeningHours, StaffMember, User
 
 
 @admin.register(User)
@@ -71,3 +71,23 @@ class NurseRosterAdmin(ConfigAdmin):
     list_display = ("site", "date", "nurses_on_duty")
     list_filter = ("site",)
     date_hierarchy = "date"
+
+
+@admin.register(OnCallShift)
+class OnCallShiftAdmin(ConfigAdmin):
+    """The on-call roster (clinicians also set it on the on-call page)."""
+
+    list_display = ("site", "level", "clinician", "starts_at", "ends_at", "cancelled_at")
+    list_filter = ("site", "level")
+    exclude = ("created_by", "cancelled_by")
+
+    def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, **kwargs)
+        if "clinician" in form.base_fields:
+            form.base_fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True)
+        return form
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

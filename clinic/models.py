@@ -155,3 +155,42 @@ class NurseRoster(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.site.code} {self.date:%Y-%m-%d}: {self.nurses_on_duty} nurses"
+
+
+class OnCallLevel(models.IntegerChoices):
+    """CLINICAL.md §3 escalation: the on-call clinician first, then the next level."""
+
+    FIRST = 1, "On call"
+    NEXT = 2, "Next level"
+
+
+class OnCallShift(BaseModel):
+    """Who is the responsible clinician at a site for which hours (the on-call roster). An
+    escalated alert goes to the clinician on call at that moment, then to the next level.
+    A shift is never deleted: a cancelled one keeps who cancelled it and when."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="on_call_shifts")
+    clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="on_call_shifts")
+    level = models.PositiveSmallIntegerField(choices=OnCallLevel.choices, default=OnCallLevel.FIRST)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        ordering = ["site_id", "starts_at", "level", "id"]
+        indexes = [models.Index(fields=["site", "ends_at"], name="oncall_site_ends")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="oncall_ends_after_start"
+            ),
+            models.CheckConstraint(condition=models.Q(level__in=OnCallLevel.values), name="oncall_level_valid"),
+        ]
+
+    def clean(self) -> None:
+        if self.clinician_id is not None and self.clinician.role != Role.CLINICIAN:
+            raise ValidationError({"clinician": "Only a clinician can be on call."})
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.get_level_display()}: {self.clinician} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -15,3 +15,9 @@ class MonitoringConfig(AppConfig):
         assessment_hook_register("monitoring.paused_phq9_check", paused_check_schedule)
         # Every historical record names who or what caused it (a user, a rule, a Celery task).
         history_connect()
+
+        # clinic may not import monitoring: a change of the on-call roster is pushed to the boards.
+        from clinic.oncall import ROSTER_CHANGED
+        from monitoring.live import publish
+
+        ROSTER_CHANGED.append(lambda site_id: publish.site_changed(site_id, publish.ROSTER))

@@ -37,6 +37,22 @@ CACHES = {
     }
 }
 
+# Push (monitoring.live): Channels' Redis layer, served by daphne on LIVE_PORT (`make run`).
+# LIVE_PORT 0: the pages connect to their own origin (a proxy routes /ws/ to the push server).
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": env("LIVE_REDIS_URL", default=REDIS_URL), "socket_connect_timeout": 2}],
+            "prefix": env("LIVE_PREFIX", default="clinic-live"),
+            "expiry": 30,
+        },
+    }
+}
+LIVE_PORT = env.int("LIVE_PORT", default=8001)
+# How often a page polls while its push connection is down (seconds).
+LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=10)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -9,13 +9,13 @@ from monitoring.vitals.models import VitalSign
 
 
 class AlertRule(models.TextChoices):
-    PREDOSE_BP = "predose_bp"
-    BP_HIGH = "bp_high"
-    BP_RISE = "bp_rise"
-    SPO2_LOW = "spo2_low"
-    NEWS2 = "news2"
-    UNRESPONSIVE = "unresponsive"
-    VITALS_OVERDUE = "vitals_overdue"
+    PREDOSE_BP = "predose_bp", "Pre-dose blood pressure"
+    BP_HIGH = "bp_high", "High blood pressure"
+    BP_RISE = "bp_rise", "Blood pressure rise"
+    SPO2_LOW = "spo2_low", "Low SpO₂"
+    NEWS2 = "news2", "NEWS2"
+    UNRESPONSIVE = "unresponsive", "Unresponsive"
+    VITALS_OVERDUE = "vitals_overdue", "Vitals overdue"
 
 
 class AlertSeverity(models.TextChoices):

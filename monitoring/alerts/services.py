@@ -16,12 +16,14 @@ from django.utils import timezone
 
 from clinic.core.exceptions import ApplicationError
 from clinic.core.roles import Role
+from clinic.localtime import site_zone
 from clinic.models import StaffMember, User
 from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts.models import Alert, AlertEscalation, AlertRule, AlertSeverity, AlertStatus
 from monitoring.audit.history import history_snapshot
+from monitoring.live import publish
 from monitoring.vitals.models import VitalsSchedule
 
 # What the history of a change made by a scan names as its cause.
@@ -64,6 +66,7 @@ def alert_acknowledge(*, actor: User, alert: Alert) -> Alert:
     alert.acknowledged_by, alert.acknowledged_at = actor, timezone.now()
     alert.full_clean()
     alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "updated_at"])
+    publish.session_changed(alert.session, publish.ALERTS)
     return alert
 
 
@@ -94,6 +97,7 @@ def alert_resolve(*, actor: User, alert: Alert, note: str = "") -> Alert:
             "updated_at",
         ]
     )
+    publish.session_changed(alert.session, publish.ALERTS)
     return alert
 
 
@@ -149,6 +153,7 @@ def vitals_overdue_raise(*, now: datetime | None = None) -> list[int]:
             row.overdue_alerted_for = row.next_due_at
             row.updated_at = now
         VitalsSchedule.objects.bulk_update([row for row, _ in late], ["overdue_alerted_for", "updated_at"])
+        publish.sessions_changed([row.session for row, _ in late], publish.ALERTS, publish.SCHEDULE)
         return [alert.pk for alert in alerts]
 
 
@@ -156,7 +161,8 @@ def _overdue_message(row: VitalsSchedule, policy: ClinicalPolicy, now: datetime)
     assert row.next_due_at is not None  # noqa: S101
     late = int((now - row.next_due_at).total_seconds() // 60)
     kind = row.next_kind.replace("_", " ") or "vitals"
-    return f"The {kind} vitals set was due at {row.next_due_at.isoformat()}: {late} min overdue."
+    due = row.next_due_at.astimezone(site_zone(session_site(row.session)))
+    return f"The {kind} vitals set was due at {due:%H:%M}: {late} min overdue."
 
 
 def escalation_wait(severity: str, policy: ClinicalPolicy) -> timedelta:

@@ -10,7 +10,7 @@ monitoring form must be complete before the session is signed.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from clinic.policy import ClinicalPolicy
@@ -29,6 +29,11 @@ class Unmet:
         return {"rule": self.rule, "detail": self.detail}
 
 
+def _rule_name(alert: Any) -> str:
+    display = getattr(alert, "get_rule_display", None)
+    return str(display() if display else alert.rule)
+
+
 def within_percent(value: int, baseline: int, percent: int) -> bool:
     """|value - baseline| <= percent % of baseline, in integers (no rounding)."""
     return abs(value - baseline) * 100 <= baseline * percent
@@ -45,11 +50,13 @@ def discharge_unmet(
     escort_recorded: bool,
     policy: ClinicalPolicy,
     rems_missing: Sequence[str] | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Unmet]:
     """Everything that stands between the patient and discharge (empty: ready).
 
     `baseline` and `last` are vitals sets (objects with systolic, heart_rate, spo2, phase,
-    recorded_at); `alerts` the session's alerts (rule, severity, status).
+    recorded_at); `alerts` the session's alerts (rule, severity, status, and their display
+    names). Times are written in `tz`, the site's (local, readable: "ends at 14:05").
     """
     unmet: list[Unmet] = []
     if dosing_ended_at is None:
@@ -61,7 +68,7 @@ def discharge_unmet(
             unmet.append(
                 Unmet(
                     "observation_time",
-                    f"Observation of {observation_minutes} min ends at {ends.isoformat()} ({left} min left).",
+                    f"Observation of {observation_minutes} min ends at {ends.astimezone(tz):%H:%M} ({left} min left).",
                 )
             )
     if baseline is None:
@@ -90,7 +97,7 @@ def discharge_unmet(
         unmet.append(Unmet("spo2_low", f"SpO2 {last.spo2} % is below {policy.discharge_spo2_min} %."))
     severe = [a for a in alerts if a.severity in SEVERE and a.status in UNRESOLVED]
     if severe:
-        names = ", ".join(f"{a.rule} ({a.severity}, {a.status})" for a in severe)
+        names = "; ".join(f"{_rule_name(a)} ({a.severity}, {a.status})" for a in severe)
         unmet.append(Unmet("alerts_unresolved", f"Resolve the high or emergency alerts first: {names}."))
     if not escort_recorded:
         unmet.append(Unmet("escort_missing", "No escort is recorded; the patient may not drive home."))

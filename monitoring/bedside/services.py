@@ -46,6 +46,7 @@ from monitoring.bedside.rems import ANSWER_FIELDS, rems_answers, rems_key_vitals
 from monitoring.followups.keys import record_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
 from monitoring.followups.services import followup_complete, followup_ensure
+from monitoring.live import publish
 from monitoring.vitals.models import VitalSign, VitalsPhase, VitalsSchedule
 from monitoring.vitals.services import vitals_schedule_refresh
 from patients.selectors import measurement_latest
@@ -146,6 +147,7 @@ def _move(
         data=data,
     )
     vitals_schedule_refresh(session=session)
+    publish.session_changed(session, publish.SESSION, publish.SCHEDULE, publish.ALERTS)
     return session
 
 
@@ -382,6 +384,7 @@ def discharge_readiness_from(
         escort_recorded=escort_recorded,
         policy=policy,
         rems_missing=missing,
+        tz=site_zone(session_site(session)),
     )
     return Readiness(unmet=unmet)
 
@@ -410,7 +413,7 @@ def session_discharge(*, actor: User, session: InfusionSession, note: str = "") 
     )
     if not readiness.ready:
         raise ApplicationError(
-            "Not ready for discharge: " + "; ".join(u.detail for u in readiness.unmet),
+            "Not ready for discharge: " + " ".join(u.detail for u in readiness.unmet),
             rule="discharge_not_ready",
             extra={"unmet": [u.as_dict() for u in readiness.unmet]},
         )

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,12 +17,13 @@ from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
 from clinic.core.roles import REPORTS, Role
 from clinic.localtime import site_zone
+from clinic.oncall import on_call_shifts_now
 from clinic.selectors import chair_list, site_list, staff_site
 from infusions.pages.forms import CourseForm, SessionPlanForm
 from infusions.pages.selectors import approval_queue
 from infusions.sessions import services as infusion_services
 from infusions.sessions.models import CoursePhase
-from infusions.sessions.selectors import session_policy
+from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts import services as alerting
 from monitoring.bedside import services as bedside
 from monitoring.bedside.discharge import UNRESOLVED
@@ -72,14 +74,23 @@ def board(request: HttpRequest) -> HttpResponse:
         ((alert, entry) for entry in entries for alert in entry.alerts),
         key=lambda pair: alert_rank(pair[0]),
     )
-    context = {"site": site, "rows": rows, "unplaced": unplaced, "alerts": alerts, "now": timezone.now()}
+    context = {
+        "site": site,
+        "rows": rows,
+        "unplaced": unplaced,
+        "alerts": alerts,
+        "now": timezone.now(),
+        "on_call": on_call_shifts_now(site=site) if site is not None else [],
+        "live": live_context(site),
+    }
     return render(request, "monitoring/board.html", context)
 
 
-def _board_alerts(entries: list[BoardEntry]) -> list[tuple[Any, BoardEntry]]:
-    """Every unresolved alert at the site with its board entry, the most urgent first."""
-    pairs = [(alert, entry) for entry in entries for alert in entry.alerts]
-    return sorted(pairs, key=lambda pair: alert_rank(pair[0]))
+def live_context(site: Any) -> dict[str, Any] | None:
+    """What a live page needs to reach the push server (monitoring.live; `_live.html`)."""
+    if site is None:
+        return None
+    return {"site_id": site.pk, "port": settings.LIVE_PORT, "poll": settings.LIVE_POLL_SECONDS}
 
 
 # The steps of a session, in the order the buttons show (monitoring.bedside.services.TRANSITIONS).
@@ -283,6 +294,8 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
         "escort_form": bound.get("escort") or EscortForm(prefix="escort"),
         "side_effect_form": bound.get("side_effect") or SideEffectForm(prefix="side_effect"),
         "chart": chart,
+        "now": timezone.now(),
+        "live": live_context(session_site(session)),
     }
 
 
@@ -526,11 +539,16 @@ def worklist(request: HttpRequest) -> HttpResponse:
             :WORKLIST_SHOWN
         ]
     )
-    return render(
-        request,
-        "monitoring/worklist.html",
-        {"site": site, "alerts": alerts, "approvals": approvals, "followups": due},
-    )
+    context = {
+        "site": site,
+        "alerts": alerts,
+        "approvals": approvals,
+        "followups": due,
+        "now": timezone.now(),
+        "on_call": on_call_shifts_now(site=site) if site is not None else [],
+        "live": live_context(site),
+    }
+    return render(request, "monitoring/worklist.html", context)
 
 
 @role_required(*REPORTS)

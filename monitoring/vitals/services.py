@@ -20,6 +20,7 @@ from infusions.sessions.selectors import session_policy
 from monitoring.alerts.models import Alert, AlertRule, AlertStatus
 from monitoring.alerts.services import vitals_overdue_resolve
 from monitoring.audit.history import history_snapshot
+from monitoring.live import publish
 from monitoring.vitals.models import VitalSign, VitalsPhase, VitalsSchedule
 from monitoring.vitals.rules import VITAL_FIELDS, baseline_values, vitals_draft, vitals_validate
 from monitoring.vitals.schedule import ScheduleFacts, VitalsDue, observation_ends_at, vitals_next_due
@@ -168,6 +169,7 @@ def vitals_record(
     if state.overdue_unresolved:
         vitals_overdue_resolve(session=session, actor=actor, at=now)
     vitals_schedule_refresh(session=session)
+    publish.session_changed(session, publish.VITALS, publish.SCHEDULE, publish.ALERTS)
     return recorded
 
 

@@ -66,7 +66,7 @@ def running_sessions(count, *, users, site, protocol):
 
 
 # The exact counts: they are the same at both sizes.
-BOARD_QUERIES = 7
+BOARD_QUERIES = 8  # + who is on call (clinic.oncall)
 BEDSIDE_QUERIES = 16
 PATIENT_QUERIES = 24
 PORTAL_QUERIES = 6
