@@ -55,6 +55,17 @@ PIDS+=($!)
 "$VENV/bin/celery" -A config beat --loglevel=INFO -s "$CELERY_BEAT_SCHEDULE_FILENAME" >var/beat.log 2>&1 &
 PIDS+=($!)
 
+# --- Push server (issue 15): Channels under daphne on its own port; pages connect to it. ---
+LIVE_PORT="${LIVE_PORT:-8001}"
+if port_in_use "$LIVE_PORT"; then
+  echo "Port $LIVE_PORT (the push server) is in use. Choose another: LIVE_PORT=8002 make run" >&2
+  exit 1
+fi
+export LIVE_PORT
+"$VENV/bin/daphne" -b 127.0.0.1 -p "$LIVE_PORT" config.asgi:application >var/live.log 2>&1 &
+PIDS+=($!)
+# --- end of the push server ---
+
 for _ in $(seq 100); do port_in_use "$PORT" && break; sleep 0.1; done
 cat <<MSG
 
@@ -63,7 +74,7 @@ cat <<MSG
     Admin:      http://127.0.0.1:$PORT/admin/
   Demo accounts (password: $password):
     admin, clinician, nurse, frontdesk, patient
-  Logs: var/web.log, var/worker.log, var/beat.log
+  Logs: var/web.log, var/worker.log, var/beat.log, var/live.log (push, port $LIVE_PORT)
   Press Ctrl-C to stop.
 
 MSG
