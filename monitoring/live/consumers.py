@@ -47,9 +47,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """Pages only listen; a ping is answered so a page can tell a live link from a dead one."""
+        """Pages only listen; a ping is answered through the channel layer, so the pong proves
+        the whole path (Redis included): with Redis away the send fails, the connection closes
+        and the page falls back to polling."""
         if isinstance(content, dict) and content.get("ping"):
-            await self.send_json({"kinds": ["pong"]})
+            await self.channel_layer.send(self.channel_name, {"type": "live.pong"})
+
+    async def live_pong(self, event: dict[str, Any]) -> None:
+        await self.send_json({"kinds": ["pong"]})
 
     async def live_changed(self, event: dict[str, Any]) -> None:
         await self.send_json({k: v for k, v in event.items() if k != "type"})

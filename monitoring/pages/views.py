@@ -2,6 +2,7 @@
 clinician's patient page and worklist. Thin: selectors to read, services to write."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -142,6 +143,7 @@ def bedside_page(request: HttpRequest, session_id: int) -> HttpResponse:
         if form is not None:
             bound[action] = form
     context = _bedside_context(detail, bound)
+    context["refused"] = action
     return render(request, "monitoring/bedside.html", context, status=400 if action else 200)
 
 
@@ -161,8 +163,9 @@ def _bedside_post(request: HttpRequest, user: Any, detail: SessionDetail, action
     session = detail.session
     if action in STEP_SERVICES:
         form_class = STEP_FORMS[action]
-        if form_class is None:
-            return call_service(request, STEP_SERVICES[action], None, actor=user, session=session), None
+        if form_class is None:  # a refusal is still shown at the step's own button
+            step = forms.Form(request.POST, prefix=action)
+            return call_service(request, STEP_SERVICES[action], step, actor=user, session=session), step
         form = form_class(request.POST, prefix=action)
         if not form.is_valid():
             return None, form
@@ -234,6 +237,38 @@ def _discharge_checklist(detail: SessionDetail, policy: Any) -> list[dict[str, A
     return checklist
 
 
+def _epoch_ms(at: Any) -> int | None:
+    return int(at.timestamp() * 1000) if at is not None else None
+
+
+def _session_clock(detail: SessionDetail) -> dict[str, Any]:
+    """Elapsed infusion time, the expected end of dosing (the protocol's duration plus the time
+    spent paused) and the next set's due time, for the page's ticking clock (bedside.js)."""
+    session, now = detail.session, timezone.now()
+    paused, paused_since = timedelta(0), None
+    for event in detail.events:
+        if event.action == SessionAction.PAUSE:
+            paused_since = event.at
+        elif event.action == SessionAction.RESUME and paused_since is not None:
+            paused, paused_since = paused + (event.at - paused_since), None
+    if paused_since is not None and session.dosing_ended_at is None:
+        paused += now - paused_since
+    minutes = session.course.protocol.duration_minutes
+    started = session.started_at
+    expected_end = started + timedelta(minutes=minutes) + paused if started and minutes else None
+    until = session.dosing_ended_at or now
+    due = detail.next_due
+    return {
+        "started_at": started,
+        "started_ms": _epoch_ms(started),
+        "elapsed_minutes": int((until - started).total_seconds() // 60) if started else None,
+        "expected_end": expected_end,
+        "paused_minutes": int(paused.total_seconds() // 60),
+        "dosing_ended_at": session.dosing_ended_at,
+        "next_due_ms": _epoch_ms(due.at) if due is not None else None,
+    }
+
+
 def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dict[str, Any]:
     session = detail.session
     patient = session.course.patient
@@ -245,6 +280,8 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
     for step in allowed:
         form_class = STEP_FORMS[step]
         form = bound.get(step) or (form_class(prefix=step) if form_class else None)
+        if form is not None and not form.fields and not form.errors:
+            form = None
         if step in (SessionAction.COMPLETE, SessionAction.STOP) and step not in bound and form is not None:
             form.initial = {"actual_dose_mg": session.total_dose_mg}
         steps.append({"action": step, "label": STEP_LABELS[step], "form": form})
@@ -295,6 +332,7 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
         "side_effect_form": bound.get("side_effect") or SideEffectForm(prefix="side_effect"),
         "chart": chart,
         "now": timezone.now(),
+        "clock": _session_clock(detail),
         "live": live_context(session_site(session)),
     }
 
