@@ -3,7 +3,7 @@
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,9 +13,15 @@ from rest_framework.views import APIView
 from clinic.core.api import actor, validated
 from clinic.core.permissions import RolePermission
 from clinic.core.roles import CLINICAL, PRESCRIBER
-from monitoring.alerts.models import Alert, AlertEscalation, AlertStatus
+from monitoring.alerts.models import Alert, AlertEscalation, AlertResolution, AlertStatus, ResolutionAction
 from monitoring.alerts.selectors import alert_escalation_list, alert_list
 from monitoring.alerts.services import alert_acknowledge, alert_resolve
+
+
+class AlertResolutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlertResolution
+        fields = ("action", "note", "resolved_by", "resolved_at")
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -35,11 +41,31 @@ class AlertSerializer(serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "resolution_note",
+            "resolution",
             "escalated_at",
         )
 
+    resolution = serializers.SerializerMethodField()
+
+    @extend_schema_field(AlertResolutionSerializer(allow_null=True))
+    def get_resolution(self, alert: Alert) -> dict[str, Any] | None:
+        """The action taken (kept append-only), once resolved."""
+        if alert.status != AlertStatus.RESOLVED:
+            return None
+        try:
+            return dict(AlertResolutionSerializer(alert.resolution).data)
+        except AlertResolution.DoesNotExist:
+            return None
+
 
 class AlertResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=ResolutionAction.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The action taken; required for high and emergency alerts.",
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
@@ -79,7 +105,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def resolve(self, request: Request, pk: str) -> Response:
         """The cause is dealt with (resolving an open alert acknowledges it too)."""
         data = validated(AlertResolveSerializer, request.data)
-        alert = alert_resolve(actor=actor(request), alert=self.get_object(), note=data["note"])
+        alert = alert_resolve(actor=actor(request), alert=self.get_object(), note=data["note"], action=data["action"])
         return Response(AlertSerializer(alert).data)
 
 

@@ -77,3 +77,40 @@ class AlertEscalation(AppendOnlyModel):
                 fields=["alert"], condition=Q(recipient__isnull=True), name="alertescalation_once_unaddressed"
             ),
         ]
+
+
+class ResolutionAction(models.TextChoices):
+    """What was done about a high or emergency alert (the short list; `other` needs the text)."""
+
+    PAUSED_REMEASURED = "paused_remeasured", "Infusion paused and re-measured"
+    INFUSION_STOPPED = "infusion_stopped", "Infusion stopped"
+    OXYGEN_AIRWAY = "oxygen_airway", "Oxygen given / airway supported"
+    MEDICATION_GIVEN = "medication_given", "Medication given"
+    CLINICIAN_REVIEWED = "clinician_reviewed", "Clinician reviewed: no change needed"
+    MEASUREMENT_ERROR = "measurement_error", "Measurement error: re-measured normal"
+    OTHER = "other", "Other (described below)"
+
+
+class AlertResolution(AppendOnlyModel):
+    """How an alert was resolved: the action taken and a note, by whom and when. Append-only
+    (a database trigger refuses UPDATE and DELETE); required for high and emergency alerts."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.PROTECT, related_name="resolution")
+    action = models.CharField(max_length=24, choices=ResolutionAction.choices, blank=True)
+    note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["resolved_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=[*ResolutionAction.values, ""]), name="alertresolution_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=ResolutionAction.OTHER) | ~Q(note=""), name="alertresolution_other_has_note"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id}: {self.action or 'resolved'}"

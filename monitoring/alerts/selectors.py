@@ -8,7 +8,7 @@ from monitoring.alerts.models import Alert, AlertEscalation
 
 
 def alert_list(*, user: User, status: str | None = None, session_id: int | None = None) -> QuerySet[Alert]:
-    qs = Alert.objects.select_related("session__course__patient", "acknowledged_by", "resolved_by")
+    qs = Alert.objects.select_related("session__course__patient", "acknowledged_by", "resolved_by", "resolution")
     if user.role == Role.PATIENT:
         return qs.none()
     if status:

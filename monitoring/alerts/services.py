@@ -10,6 +10,7 @@ escalated exactly once and every overdue set raises one alert.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,7 +22,15 @@ from clinic.models import StaffMember, User
 from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.selectors import session_policy, session_site
-from monitoring.alerts.models import Alert, AlertEscalation, AlertRule, AlertSeverity, AlertStatus
+from monitoring.alerts.models import (
+    Alert,
+    AlertEscalation,
+    AlertResolution,
+    AlertRule,
+    AlertSeverity,
+    AlertStatus,
+    ResolutionAction,
+)
 from monitoring.audit.history import history_snapshot
 from monitoring.live import publish
 from monitoring.vitals.models import VitalsSchedule
@@ -70,21 +79,37 @@ def alert_acknowledge(*, actor: User, alert: Alert) -> Alert:
     return alert
 
 
+ACTION_REQUIRED = (AlertSeverity.HIGH, AlertSeverity.EMERGENCY)
+
+
+def _check_resolution(alert: Alert, action: str, note: str) -> None:
+    """A high or emergency alert is resolved with the action taken (400 per field)."""
+    if action and action not in ResolutionAction.values:
+        raise ValidationError({"action": "Choose one of the listed actions."})
+    if alert.severity in ACTION_REQUIRED and not action:
+        raise ValidationError({"action": f"A {alert.severity} alert is resolved with the action taken."})
+    if action == ResolutionAction.OTHER and not note:
+        raise ValidationError({"note": "Describe the action taken."})
+
+
 @transaction.atomic
-def alert_resolve(*, actor: User, alert: Alert, note: str = "") -> Alert:
+def alert_resolve(*, actor: User, alert: Alert, note: str = "", action: str = "") -> Alert:
     """Resolved (the cause is dealt with). Resolving an open alert acknowledges it too, so it
-    needs the same role as acknowledging."""
+    needs the same role as acknowledging. A high or emergency alert needs the action taken
+    (ResolutionAction, plus free text), kept append-only as its AlertResolution."""
     alert = _lock_alert(alert)
     _refuse_if_signed(alert.session)
     if alert.status == AlertStatus.RESOLVED:
         raise ApplicationError("The alert is already resolved.", rule="alert_already_resolved")
+    note = note.strip()
+    _check_resolution(alert, action, note)
     now = timezone.now()
     if alert.status == AlertStatus.OPEN:
         _prescriber_for(alert, actor)
         alert.acknowledged_by, alert.acknowledged_at = actor, now
     alert.status = AlertStatus.RESOLVED
     alert.resolved_by, alert.resolved_at = actor, now
-    alert.resolution_note = note.strip()
+    alert.resolution_note = note
     alert.full_clean()
     alert.save(
         update_fields=[
@@ -97,6 +122,9 @@ def alert_resolve(*, actor: User, alert: Alert, note: str = "") -> Alert:
             "updated_at",
         ]
     )
+    resolution = AlertResolution(alert=alert, action=action, note=note, resolved_by=actor, resolved_at=now)
+    resolution.full_clean()
+    resolution.save()
     publish.session_changed(alert.session, publish.ALERTS)
     return alert
 

@@ -25,7 +25,7 @@ from clinic.core.roles import STAFF
 from clinic.models import User
 from infusions.scheduling.models import Appointment
 from infusions.sessions.models import InfusionSession, TreatmentCourse
-from monitoring.alerts.models import Alert
+from monitoring.alerts.models import Alert, AlertResolution
 from monitoring.audit.models import AUDITED_MODELS, PatientAccessLog
 from monitoring.followups.models import FollowUp
 from monitoring.vitals.models import VitalSign
@@ -173,6 +173,7 @@ APPEND_ONLY: tuple[tuple[type[Model], str, str], ...] = (
     (Screening, "screened_by", "patient_id"),
     (Assessment, "recorded_by", "patient_id"),
     (VitalSign, "recorded_by", "session__course__patient_id"),
+    (AlertResolution, "resolved_by", "alert__session__course__patient_id"),
 )
 HISTORY_COLUMNS = ("at", "model", "object_id", "event", "user", "reason", "changes", "history_id")
 

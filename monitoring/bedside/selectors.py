@@ -198,7 +198,11 @@ def session_detail_get(*, user: User, session_id: int | str, now: datetime | Non
         .prefetch_related("alerts")
         .order_by("recorded_at", "id")
     )
-    alerts = list(Alert.objects.filter(session=session).order_by("raised_at", "id"))
+    alerts = list(
+        Alert.objects.filter(session=session)
+        .select_related("acknowledged_by", "resolved_by", "resolution")
+        .order_by("raised_at", "id")
+    )
     escalations = list(
         AlertEscalation.objects.filter(alert__session=session).select_related("alert").order_by("escalated_at", "id")
     )

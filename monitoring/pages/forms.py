@@ -3,6 +3,7 @@
 
 from django import forms
 
+from monitoring.alerts.models import ResolutionAction
 from monitoring.bedside.models import ConsentMethod, SideEffectKind, SideEffectSeverity
 from monitoring.vitals.models import Consciousness
 
@@ -130,4 +131,7 @@ class SideEffectForm(forms.Form):
 
 class AlertForm(forms.Form):
     alert = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(label="Resolution note", required=False, max_length=2000)
+    action = forms.ChoiceField(
+        label="Action taken", required=False, choices=[("", "— choose —"), *ResolutionAction.choices]
+    )
+    note = forms.CharField(label="What was done", required=False, max_length=2000)

@@ -26,6 +26,7 @@ from infusions.sessions import services as infusion_services
 from infusions.sessions.models import CoursePhase
 from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts import services as alerting
+from monitoring.alerts.models import ResolutionAction
 from monitoring.bedside import services as bedside
 from monitoring.bedside.discharge import UNRESOLVED
 from monitoring.bedside.models import SessionAction
@@ -144,6 +145,10 @@ def bedside_page(request: HttpRequest, session_id: int) -> HttpResponse:
             bound[action] = form
     context = _bedside_context(detail, bound)
     context["refused"] = action
+    refused_form = bound.get(action)
+    if action in ("alert_ack", "alert_resolve") and refused_form is not None:
+        refused_form.is_valid()  # cleaned_data, whatever the service added
+        context["refused_alert"] = getattr(refused_form, "cleaned_data", {}).get("alert")
     return render(request, "monitoring/bedside.html", context, status=400 if action else 200)
 
 
@@ -200,8 +205,10 @@ def _bedside_post(request: HttpRequest, user: Any, detail: SessionDetail, action
     if alert is None:
         raise Http404
     if action == "alert_ack":
-        return call_service(request, alerting.alert_acknowledge, None, actor=user, alert=alert), None
-    return call_service(request, alerting.alert_resolve, None, actor=user, alert=alert, note=values["note"]), None
+        return call_service(request, alerting.alert_acknowledge, form, actor=user, alert=alert), form
+    return call_service(
+        request, alerting.alert_resolve, form, actor=user, alert=alert, note=values["note"], action=values["action"]
+    ), form
 
 
 def _current_vitals(vitals: list[Any]) -> list[Any]:
@@ -286,6 +293,7 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
             form.initial = {"actual_dose_mg": session.total_dose_mg}
         steps.append({"action": step, "label": STEP_LABELS[step], "form": form})
     alerts = sorted((a for a in detail.alerts if a.status in UNRESOLVED), key=alert_rank)
+    resolved = [a for a in detail.alerts if a.status not in UNRESOLVED]
     appointment = session.appointment if session.appointment_id else None
     chart = {
         "vitals": [
@@ -321,6 +329,9 @@ def _bedside_context(detail: SessionDetail, bound: dict[str, forms.Form]) -> dic
         "chair": appointment.chair if appointment is not None else None,
         "vitals": list(reversed(vitals)),
         "alerts": alerts,
+        "resolved_alerts": resolved,
+        "alert_form": bound.get("alert_resolve") or bound.get("alert_ack"),
+        "resolution_actions": ResolutionAction.choices,
         "steps": steps,
         "signed": session.signed_at is not None,
         "consent": detail.consents[-1] if detail.consents else None,
