@@ -3,6 +3,7 @@
 
 from django import forms
 
+from clinic.models import OnCallLevel
 from monitoring.alerts.models import ResolutionAction
 from monitoring.bedside.models import ConsentMethod, SideEffectKind, SideEffectSeverity
 from monitoring.vitals.models import Consciousness
@@ -135,3 +136,25 @@ class AlertForm(forms.Form):
         label="Action taken", required=False, choices=[("", "— choose —"), *ResolutionAction.choices]
     )
     note = forms.CharField(label="What was done", required=False, max_length=2000)
+
+
+class OnCallShiftForm(forms.Form):
+    """A shift of the on-call roster (clinic.oncall.on_call_shift_add); times in the site's zone."""
+
+    clinician = forms.ModelChoiceField(label="Clinician", queryset=None)  # type: ignore[arg-type]
+    level = forms.TypedChoiceField(label="Level", choices=OnCallLevel.choices, coerce=int, initial=OnCallLevel.FIRST)
+    starts_at = forms.DateTimeField(
+        label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    ends_at = forms.DateTimeField(
+        label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+
+    def __init__(self, *args: object, clinicians: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["clinician"].queryset = clinicians  # type: ignore[attr-defined]
+        self.fields["clinician"].label_from_instance = lambda u: u.get_full_name() or u.username  # type: ignore[attr-defined]
+
+
+class OnCallCancelForm(forms.Form):
+    shift = forms.IntegerField(widget=forms.HiddenInput)

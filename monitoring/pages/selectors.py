@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
-from clinic.models import User
+from clinic.core.roles import Role
+from clinic.models import Site, User
 from clinic.policy import ClinicalPolicy
 from infusions.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from infusions.scheduling.selectors import appointment_list
@@ -71,3 +72,10 @@ def patient_chart_get(*, user: User, patient_id: int) -> PatientChart:
         chart.outcome = course_history(course=chart.focus).outcome()
         chart.policy = course_policy(chart.focus)
     return chart
+
+
+def site_clinicians(*, site: Site) -> QuerySet[User]:
+    """The active clinicians placed at a site (who can be put on call there), by name."""
+    return User.objects.filter(role=Role.CLINICIAN, is_active=True, staff__site=site).order_by(
+        "last_name", "first_name", "pk"
+    )

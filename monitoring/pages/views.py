@@ -18,7 +18,7 @@ from clinic.core import roles
 from clinic.core.pages import call_service, page_user, role_required
 from clinic.core.roles import REPORTS, Role
 from clinic.localtime import site_zone
-from clinic.oncall import on_call_shifts_now
+from clinic.oncall import on_call_shift_add, on_call_shift_cancel, on_call_shift_list, on_call_shifts_now
 from clinic.selectors import chair_list, site_list, staff_site
 from infusions.pages.forms import CourseForm, SessionPlanForm
 from infusions.pages.selectors import approval_queue
@@ -47,6 +47,8 @@ from monitoring.pages.forms import (
     EscortForm,
     FollowUpCompleteForm,
     FollowUpSnoozeForm,
+    OnCallCancelForm,
+    OnCallShiftForm,
     ReasonStepForm,
     RejectForm,
     SideEffectForm,
@@ -687,3 +689,45 @@ def followups(request: HttpRequest) -> HttpResponse:
         for f in followup_selectors.followup_list(user=user, status=followup_selectors.OPEN)[:FOLLOWUPS_SHOWN]
     ]
     return render(request, "monitoring/followups.html", {"rows": rows, "now": timezone.now()}, status=status)
+
+
+@role_required(*roles.PRESCRIBER)
+def on_call(request: HttpRequest) -> HttpResponse:
+    """The on-call roster of the clinician's site (clinic.oncall): who is the responsible
+    clinician for which hours, and the next level; add a shift or cancel one."""
+    user = page_user(request)
+    site = staff_site(user)
+    if site is None:
+        raise Http404
+    clinicians = page_selectors.site_clinicians(site=site)
+    form = OnCallShiftForm(prefix="shift", clinicians=clinicians)
+    status = 200
+    action = request.POST.get("form", "") if request.method == "POST" else ""
+    if action == "add":
+        form = OnCallShiftForm(request.POST, prefix="shift", clinicians=clinicians)
+        if form.is_valid() and call_service(
+            request, on_call_shift_add, form, actor=user, site=site, **form.cleaned_data
+        ):
+            messages.success(request, "Shift added to the on-call roster.")
+            return redirect("monitoring:on_call")
+        status = 400
+    elif action == "cancel":
+        cancel = OnCallCancelForm(request.POST)
+        shift = next(
+            (s for s in on_call_shift_list(site=site) if cancel.is_valid() and s.pk == cancel.cleaned_data["shift"]),
+            None,
+        )
+        if shift is None:
+            raise Http404
+        if call_service(request, on_call_shift_cancel, None, actor=user, shift=shift) is not None:
+            messages.success(request, "Shift cancelled.")
+            return redirect("monitoring:on_call")
+        status = 400
+    context = {
+        "site": site,
+        "form": form,
+        "shifts": on_call_shift_list(site=site),
+        "on_call": on_call_shifts_now(site=site),
+        "refused": action,
+    }
+    return render(request, "monitoring/on_call.html", context, status=status)
