@@ -12,8 +12,10 @@ Groups: `site.<id>` (every board and bedside page of that site) and `user.<id>` 
 of one person: their escalation notices).
 """
 
+import asyncio
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -37,12 +39,21 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def _group_send(group: str, message: dict[str, object]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, {"type": "live.changed", **message})
+
+
 def _send(group: str, message: dict[str, object]) -> None:
     try:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(group, {"type": "live.changed", **message})
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: a web or worker thread without an event loop
+            _group_send(group, message)
+        else:  # a thread running an event loop cannot block on one: send from another thread
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(_group_send, group, message).result(timeout=5)
     except Exception:  # never fail a committed write because the push is away
         logger.warning("Push to %s failed; the pages poll until it is back.", group, exc_info=True)
 

@@ -105,7 +105,7 @@ def test_alerts_are_pushed_to_the_board_and_survive_push_and_redis_outages(
         expect(board.locator("#live-status")).to_have_text(LOST, timeout=30_000)
         expect(board.locator("#live-status")).to_be_visible()
         record(session, staff["nurse"], spo2=89)  # CLINICAL.md §3: SpO2 < 92 % is high
-        expect(board.locator(".alerts li.alert", has_text="SpO")).to_be_visible(timeout=15_000)
+        expect(board.locator(".alerts li.alert.high", has_text="SpO2 89")).to_be_visible(timeout=15_000)
         server.start()
         expect(board.locator("#live-status")).to_have_text(LIVE, timeout=30_000)
 
@@ -120,6 +120,6 @@ def test_alerts_are_pushed_to_the_board_and_survive_push_and_redis_outages(
 
         rules = set(Alert.objects.filter(session=session).values_list("rule", flat=True))
         assert {"bp_high", "spo2_low", "unresponsive"} <= rules
-        for rule_text in ("184/96", "SpO", "Unresponsive"):
+        for rule_text in ("184/96", "SpO2 89", "unresponsive"):
             expect(board.locator(".alerts li.alert", has_text=re.compile(rule_text, re.I)).first).to_be_visible()
         board_context.close()
