@@ -57,8 +57,9 @@ class ClinicalPolicy:
     vitals_every_observation_minutes: int = 15  # [U]
     esketamine_check_after_dose_minutes: int = 40  # Spravato label
     vitals_overdue_grace_minutes: int = 5  # [U]
-    escalate_high_after_minutes: int = 2  # [U]
-    escalate_medium_after_minutes: int = 10  # [U]
+    escalate_high_after_minutes: int = 2  # [U] first step: the on-call clinician
+    escalate_medium_after_minutes: int = 10  # [U] first step: the on-call clinician
+    escalate_next_level_after_minutes: int = 5  # [U] then the next level, if still unacknowledged
 
     # CLINICAL.md §4 discharge.
     discharge_within_baseline_percent: int = 20  # Modified Aldrete (circulation item: within 20 %)

@@ -47,7 +47,9 @@ class Alert(BaseModel):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
-    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)  # when the latest step was taken
+    # 0: not escalated; 1: sent to the on-call clinician; 2: sent on to the next level.
+    escalation_step = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -65,6 +67,7 @@ class AlertEscalation(AppendOnlyModel):
     per (alert, recipient)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="escalations")
+    step = models.PositiveSmallIntegerField(default=1)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
     escalated_at = models.DateTimeField()
     message = models.TextField()
@@ -72,9 +75,9 @@ class AlertEscalation(AppendOnlyModel):
     class Meta:
         ordering = ["escalated_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["alert", "recipient"], name="alertescalation_once_per_recipient"),
+            models.UniqueConstraint(fields=["alert", "step", "recipient"], name="alertescalation_once_per_step"),
             models.UniqueConstraint(
-                fields=["alert"], condition=Q(recipient__isnull=True), name="alertescalation_once_unaddressed"
+                fields=["alert", "step"], condition=Q(recipient__isnull=True), name="alertescalation_step_unaddressed"
             ),
         ]
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 from clinic.core.exceptions import ApplicationError
 from clinic.core.roles import Role
 from clinic.localtime import site_zone
-from clinic.models import StaffMember, User
+from clinic.models import OnCallLevel, StaffMember, User
+from clinic.oncall import on_call_at
 from clinic.policy import ClinicalPolicy
 from infusions.sessions.models import InfusionSession, SessionStatus
 from infusions.sessions.selectors import session_policy, session_site
@@ -200,64 +201,117 @@ def escalation_wait(severity: str, policy: ClinicalPolicy) -> timedelta:
     return timedelta(minutes=policy.escalate_medium_after_minutes)
 
 
-def clinicians_on_duty(site_ids: set[int | None]) -> dict[int | None, list[User]]:
-    """The clinicians each site's alerts go to: the active clinicians placed at that site
-    (StaffMember); a site with none (or a patient without a site) goes to every active
-    clinician, so an escalation never goes nowhere. One query."""
-    staff = list(
-        StaffMember.objects.filter(user__role=Role.CLINICIAN, user__is_active=True)
+def step_due_at(alert: Alert, policy: ClinicalPolicy) -> datetime | None:
+    """When the alert's next escalation step is due: step 1 after the severity's wait from
+    its raising, step 2 (the next level) `escalate_next_level_after_minutes` [U] after step 1;
+    None after the last step."""
+    if alert.escalation_step == 0:
+        return alert.created_at + escalation_wait(alert.severity, policy)
+    if alert.escalation_step == 1 and alert.escalated_at is not None:
+        return alert.escalated_at + timedelta(minutes=policy.escalate_next_level_after_minutes)
+    return None
+
+
+def _site_clinicians(site_ids: set[int]) -> dict[int, list[User]]:
+    """The active clinicians placed at each site (one query)."""
+    staff = (
+        StaffMember.objects.filter(site_id__in=site_ids, user__role=Role.CLINICIAN, user__is_active=True)
         .select_related("user")
         .order_by("user_id")
     )
-    everyone = sorted({s.user.pk: s.user for s in staff}.values(), key=lambda u: u.pk)
-    if not everyone:
-        everyone = list(User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("pk"))
-    by_site: dict[int | None, list[User]] = defaultdict(list)
+    out: dict[int, list[User]] = defaultdict(list)
     for member in staff:
-        by_site[member.site_id].append(member.user)
-    return {site_id: (by_site.get(site_id) if site_id is not None else None) or everyone for site_id in site_ids}
+        out[member.site_id].append(member.user)
+    return out
+
+
+def escalation_recipients(site_ids: set[int | None], at: datetime) -> dict[tuple[int | None, int], list[User]]:
+    """Who each step goes to, per site (CLINICAL.md §3; the roster, clinic.oncall):
+    step 1 the clinician(s) on call at `at`; step 2 the next level on call. A step with nobody on
+    the roster goes to every active clinician placed at the site (the board warns that nobody is
+    on call), and, with none there either, to every active clinician, so an escalation never
+    goes nowhere. Two or three queries."""
+    ids = {i for i in site_ids if i is not None}
+    rostered = on_call_at(ids, at)
+    placed = _site_clinicians(ids)
+    everyone: list[User] | None = None
+    out: dict[tuple[int | None, int], list[User]] = {}
+    for site_id in site_ids:
+        for step in (1, 2):
+            people = (rostered.get(site_id) or {}).get(step, []) if site_id is not None else []
+            if not people and site_id is not None:
+                people = [u for u in placed.get(site_id, []) if step == 1 or u not in _first(rostered, site_id)]
+            if not people:
+                if everyone is None:
+                    everyone = list(User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("pk"))
+                people = everyone
+            out[(site_id, step)] = people
+    return out
+
+
+def _first(rostered: dict[int, dict[int, list[User]]], site_id: int) -> list[User]:
+    return (rostered.get(site_id) or {}).get(OnCallLevel.FIRST, [])
 
 
 def alerts_escalate(*, now: datetime | None = None) -> list[int]:
-    """Escalate every open (unacknowledged) alert past its wait to the clinicians on duty,
-    exactly once: rows are claimed with FOR UPDATE SKIP LOCKED and `escalated_at` is set by an
-    UPDATE ... WHERE escalated_at IS NULL in the same transaction as the notices. Returns the
-    ids this call escalated."""
+    """Take the next escalation step of every open (unacknowledged) alert whose step is due,
+    exactly once per step: rows are claimed with FOR UPDATE SKIP LOCKED and the step is
+    advanced by an `UPDATE ... WHERE escalation_step = <the step before>` in the same
+    transaction as the notices (AlertEscalation, one per recipient and step: the in-app
+    notice), so a second scan, a redelivered task or a worker killed mid-way never sends a
+    step twice. The recipients' open pages are told after commit (monitoring.live). Returns
+    the ids of the alerts this call escalated."""
     now = now or timezone.now()
     with transaction.atomic():
         candidates = _escalation_candidates()
-        due = [a for a in candidates if a.created_at + escalation_wait(a.severity, session_policy(a.session)) <= now]
+        due = []
+        for alert in candidates:
+            at = step_due_at(alert, session_policy(alert.session))
+            if at is not None and at <= now:
+                due.append(alert)
         if not due:
             return []
         with connection.cursor() as cursor:
             cursor.execute(
-                f'UPDATE "{Alert._meta.db_table}" SET "escalated_at" = %s, "updated_at" = %s '  # noqa: S608
-                'WHERE "id" = ANY(%s) AND "escalated_at" IS NULL AND "status" = \'open\' RETURNING "id"',
-                [now, now, [a.pk for a in due]],
+                f'UPDATE "{Alert._meta.db_table}" a SET "escalated_at" = %s, "updated_at" = %s, '  # noqa: S608
+                '"escalation_step" = a."escalation_step" + 1 '
+                "FROM unnest(%s::bigint[], %s::smallint[]) AS d(id, step) "
+                'WHERE a."id" = d.id AND a."escalation_step" = d.step AND a."status" = \'open\' '
+                'RETURNING a."id", a."escalation_step"',
+                [now, now, [a.pk for a in due], [a.escalation_step for a in due]],
             )
-            claimed = {row[0] for row in cursor.fetchall()}
+            claimed = dict(cursor.fetchall())
         history_snapshot(Alert, sorted(claimed), rule=ESCALATION_RULE, at=now)
         due = [a for a in due if a.pk in claimed]
-        sites = {_alert_site_id(a) for a in due}
-        recipients = clinicians_on_duty(sites)
+        recipients = escalation_recipients({_alert_site_id(a) for a in due}, now)
         notices = []
         for alert in due:
-            message = _escalation_message(alert)
-            people = recipients.get(_alert_site_id(alert)) or []
-            notices += [AlertEscalation(alert=alert, recipient=u, escalated_at=now, message=message) for u in people]
+            step = claimed[alert.pk]
+            message = _escalation_message(alert, step)
+            people = recipients.get((_alert_site_id(alert), step)) or []
+            notices += [
+                AlertEscalation(alert=alert, step=step, recipient=u, escalated_at=now, message=message) for u in people
+            ]
             if not people:
-                notices.append(AlertEscalation(alert=alert, recipient=None, escalated_at=now, message=message))
+                notices.append(
+                    AlertEscalation(alert=alert, step=step, recipient=None, escalated_at=now, message=message)
+                )
         AlertEscalation.objects.bulk_create(notices)
+        for alert in due:
+            publish.session_changed(alert.session, publish.ALERTS)
+        for notice in notices:
+            if notice.recipient_id is not None:
+                publish.user_notified(notice.recipient_id, alert_id=notice.alert_id)
         return sorted(claimed)
 
 
 def _escalation_candidates() -> list[Alert]:
-    """Open, never escalated alerts of unsigned sessions, locked; rows another scan holds
-    are skipped (it is escalating them)."""
+    """Open alerts of unsigned sessions with a step left, locked; rows another scan holds are
+    skipped (it is escalating them)."""
     return list(
         Alert.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("session__course__patient__site", "session__appointment")
-        .filter(status=AlertStatus.OPEN, escalated_at__isnull=True, session__signed_at__isnull=True)
+        .filter(status=AlertStatus.OPEN, escalation_step__lt=2, session__signed_at__isnull=True)
         .order_by("created_at", "id")
     )
 
@@ -267,9 +321,13 @@ def _alert_site_id(alert: Alert) -> int | None:
     return site.pk if site is not None else None
 
 
-def _escalation_message(alert: Alert) -> str:
-    """No patient data beyond the session number (notices may travel by e-mail later)."""
-    return f"Unacknowledged {alert.severity} alert '{alert.rule}' on session {alert.session_id}: please attend."
+def _escalation_message(alert: Alert, step: int) -> str:
+    """No patient data beyond the session number (notices may travel by e-mail or pager)."""
+    who = "you are on call" if step == 1 else "the on-call clinician has not answered"
+    return (
+        f"Unacknowledged {alert.severity} alert '{alert.get_rule_display()}' on session {alert.session_id} "
+        f"({who}): please attend."
+    )
 
 
 def vitals_overdue_resolve(*, session: InfusionSession, actor: User, at: datetime | None = None) -> int:
