@@ -15,8 +15,8 @@ from django.utils import timezone
 from clinic.core.roles import Role
 from config.celery import app as celery_app
 from monitoring.alerts import services as alerting
-from monitoring.alerts.models import Alert, AlertEscalation
-from monitoring.alerts.services import alerts_escalate
+from monitoring.alerts.models import Alert, AlertEscalation, AlertResolution
+from monitoring.alerts.services import alert_resolve, alerts_escalate
 from monitoring.alerts.tasks import alerts_escalate_scan_task, vitals_overdue_scan_task
 from tests.factories import (
     ChairFactory,
@@ -189,7 +189,9 @@ def test_acknowledge_then_resolve(api, users, session):
 
 def test_resolving_an_open_alert_acknowledges_it(api, users, session):
     alert = make_alert(session)
-    r = api(users["clinician"]).post(f"/api/v1/alerts/{alert.id}/resolve/", {}, format="json")
+    r = api(users["clinician"]).post(
+        f"/api/v1/alerts/{alert.id}/resolve/", {"action": "paused_remeasured", "note": "138/84"}, format="json"
+    )
     assert r.status_code == 200
     alert.refresh_from_db()
     assert (alert.acknowledged_by, alert.resolved_by) == (users["clinician"], users["clinician"])
@@ -278,3 +280,56 @@ def test_even_without_row_locks_the_claim_update_lets_one_scan_win(many_alerts, 
     assert sorted(results[0] + results[1]) == sorted(a.id for a in alerts)
     assert not set(results[0]) & set(results[1])
     assert AlertEscalation.objects.count() == len(alerts)
+
+
+# ---- resolving a high or emergency alert needs the action taken (issue 15.3) ------------------
+
+
+@pytest.mark.parametrize("severity", ["high", "emergency"])
+def test_a_severe_alert_is_not_resolved_without_the_action_taken(api, users, session, severity):
+    alert = make_alert(session, severity=severity)
+    client = api(users["clinician"])
+    r = client.post(f"/api/v1/alerts/{alert.id}/resolve/", {"note": "done"}, format="json")
+    assert r.status_code == 400
+    assert list(r.json()) == ["action"]
+    r = client.post(f"/api/v1/alerts/{alert.id}/resolve/", {"action": "other"}, format="json")
+    assert (r.status_code, list(r.json())) == (400, ["note"])
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolved_by, AlertResolution.objects.count()) == ("open", None, 0)
+
+    r = client.post(
+        f"/api/v1/alerts/{alert.id}/resolve/",
+        {"action": "oxygen_airway", "note": "2 L/min by nasal cannula"},
+        format="json",
+    )
+    assert r.status_code == 200
+    assert r.json()["resolution"] == {
+        "action": "oxygen_airway",
+        "note": "2 L/min by nasal cannula",
+        "resolved_by": users["clinician"].id,
+        "resolved_at": r.json()["resolved_at"],
+    }
+    row = AlertResolution.objects.get(alert=alert)
+    assert (row.action, row.note, row.resolved_by) == ("oxygen_airway", "2 L/min by nasal cannula", users["clinician"])
+
+
+def test_a_medium_alert_is_resolved_without_an_action(api, users, session):
+    alert = make_alert(session, severity="medium", rule="bp_rise")
+    r = api(users["nurse"]).post(f"/api/v1/alerts/{alert.id}/resolve/", {}, format="json")
+    assert (r.status_code, r.json()["status"]) == (200, "resolved")
+    assert AlertResolution.objects.get(alert=alert).action == ""
+
+
+def test_a_resolution_is_kept_append_only(users, session):
+    from django.db import IntegrityError, InternalError, transaction
+
+    alert = make_alert(session)
+    alert_resolve(actor=users["nurse"], alert=alert, action="clinician_reviewed")
+    row = AlertResolution.objects.get(alert=alert)
+    for statement in (
+        lambda: AlertResolution.objects.filter(pk=row.pk).update(note="changed"),
+        lambda: AlertResolution.objects.filter(pk=row.pk).delete(),
+    ):
+        with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+            statement()
+    assert AlertResolution.objects.get(pk=row.pk).note == ""
