@@ -333,3 +333,72 @@ def test_a_resolution_is_kept_append_only(users, session):
         with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
             statement()
     assert AlertResolution.objects.get(pk=row.pk).note == ""
+
+
+# ---- the on-call roster: the on-call clinician first, then the next level (issue 15.2) --------
+
+
+def test_escalation_goes_to_the_on_call_clinician_then_the_next_level_once_per_step(users, session, site):
+    from clinic.models import OnCallLevel
+    from clinic.oncall import on_call_shift_add
+    from tests.factories import UserFactory
+
+    placed = users["clinician"]
+    StaffMemberFactory(user=placed, site=site)
+    on_call = UserFactory(role=Role.CLINICIAN, username="oncall")
+    director = UserFactory(role=Role.CLINICIAN, username="director")
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        now = timezone.now()
+        for who, level in ((on_call, OnCallLevel.FIRST), (director, OnCallLevel.NEXT)):
+            on_call_shift_add(
+                actor=placed,
+                site=site,
+                clinician=who,
+                level=level,
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=8),
+            )
+        alert = make_alert(session, severity="emergency", rule="unresponsive")
+        # CLINICAL.md §3: an emergency goes to the clinician on call after 2 minutes.
+        clock.shift(timedelta(minutes=2))
+        assert alerts_escalate() == [alert.id]
+        assert alerts_escalate() == []  # the same step is never sent twice
+        steps = list(AlertEscalation.objects.filter(alert=alert).values_list("step", "recipient__username"))
+        assert steps == [(1, "oncall")]
+        # The next level after escalate_next_level_after_minutes (5, a working default [U]).
+        clock.shift(timedelta(minutes=5) - timedelta(seconds=1))
+        assert alerts_escalate() == []
+        clock.shift(timedelta(seconds=1))
+        assert alerts_escalate() == [alert.id]
+        assert alerts_escalate() == []
+        clock.shift(timedelta(hours=1))
+        assert alerts_escalate() == []  # two steps, then nothing more
+    steps = list(
+        AlertEscalation.objects.filter(alert=alert).order_by("step").values_list("step", "recipient__username")
+    )
+    assert steps == [(1, "oncall"), (2, "director")]
+    alert.refresh_from_db()
+    assert alert.escalation_step == 2
+
+
+def test_with_nobody_on_call_the_sites_clinicians_are_told(users, session, site):
+    StaffMemberFactory(user=users["clinician"], site=site)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        alert = make_alert(session)
+        clock.shift(timedelta(minutes=2))
+        assert alerts_escalate() == [alert.id]
+    assert list(AlertEscalation.objects.filter(alert=alert).values_list("recipient", flat=True)) == [
+        users["clinician"].pk
+    ]
+
+
+def test_an_acknowledged_alert_is_not_escalated_further(users, session, site):
+    StaffMemberFactory(user=users["clinician"], site=site)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        alert = make_alert(session)
+        clock.shift(timedelta(minutes=2))
+        assert alerts_escalate() == [alert.id]
+        alerting.alert_acknowledge(actor=users["clinician"], alert=alert)
+        clock.shift(timedelta(minutes=30))
+        assert alerts_escalate() == []
+    assert AlertEscalation.objects.filter(alert=alert).count() == 1
