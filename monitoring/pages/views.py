@@ -27,6 +27,7 @@ from infusions.sessions.models import CoursePhase
 from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts import services as alerting
 from monitoring.alerts.models import ResolutionAction
+from monitoring.alerts.selectors import alert_escalation_list
 from monitoring.bedside import services as bedside
 from monitoring.bedside.discharge import UNRESOLVED
 from monitoring.bedside.models import SessionAction
@@ -579,11 +580,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
     follow-ups due (reviews, suicide-risk reviews, booster decisions)."""
     user = page_user(request)
     site = staff_site(user)
+    if request.method == "POST" and request.POST.get("form") == "notice_ack":
+        # Acknowledge from the escalation notice (the same role check as anywhere: the service).
+        notice = next(
+            (n for n in alert_escalation_list(user=user) if str(n.alert_id) == request.POST.get("alert", "")), None
+        )
+        if notice is None:
+            raise Http404
+        if call_service(request, alerting.alert_acknowledge, None, actor=user, alert=notice.alert) is not None:
+            messages.success(request, "Alert acknowledged.")
+        return redirect("monitoring:worklist")
     entries = board_list(user=user, site=site) if site is not None else []
     alerts = sorted(
         ((alert, entry) for entry in entries for alert in entry.alerts),
         key=lambda pair: alert_rank(pair[0]),
     )
+    notices = [n for n in alert_escalation_list(user=user, limit=WORKLIST_SHOWN) if n.alert.status == "open"]
     approvals = list(approval_queue(user=user)[:WORKLIST_SHOWN])
     due = list(
         followup_selectors.followup_list(user=user, status=followup_selectors.OPEN, due_before=timezone.now())[
@@ -595,6 +607,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "alerts": alerts,
         "approvals": approvals,
         "followups": due,
+        "notices": notices,
         "now": timezone.now(),
         "on_call": on_call_shifts_now(site=site) if site is not None else [],
         "live": live_context(site),
