@@ -81,11 +81,10 @@ class OnCallShiftAdmin(ConfigAdmin):
     list_filter = ("site", "level")
     exclude = ("created_by", "cancelled_by")
 
-    def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
-        form = super().get_form(request, obj, **kwargs)
-        if "clinician" in form.base_fields:
-            form.base_fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True)
-        return form
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "clinician":
+            kwargs["queryset"] = User.objects.filter(role="clinician", is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if not change:

@@ -21,4 +21,4 @@ if _xdist_worker.startswith("gw"):
     _base, _, _db = REDIS_URL.rpartition("/")  # noqa: F405
     CACHES["default"]["LOCATION"] = f"{_base}/{(int(_db or 0) + 1 + int(_xdist_worker[2:])) % 16}"  # noqa: F405
     # Push groups of one worker's test database never reach another's pages.
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"clinic-live-{_xdist_worker}"  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"clinic-live-{_xdist_worker}"  # type: ignore[index]  # noqa: F405

@@ -3,7 +3,7 @@
 
 from django import forms
 
-from clinic.models import OnCallLevel
+from clinic.models import OnCallLevel, User
 from monitoring.alerts.models import ResolutionAction
 from monitoring.bedside.models import ConsentMethod, SideEffectKind, SideEffectSeverity
 from monitoring.vitals.models import Consciousness
@@ -141,7 +141,7 @@ class AlertForm(forms.Form):
 class OnCallShiftForm(forms.Form):
     """A shift of the on-call roster (clinic.oncall.on_call_shift_add); times in the site's zone."""
 
-    clinician = forms.ModelChoiceField(label="Clinician", queryset=None)  # type: ignore[arg-type]
+    clinician = forms.ModelChoiceField(label="Clinician", queryset=User.objects.none())
     level = forms.TypedChoiceField(label="Level", choices=OnCallLevel.choices, coerce=int, initial=OnCallLevel.FIRST)
     starts_at = forms.DateTimeField(
         label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")

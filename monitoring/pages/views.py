@@ -718,9 +718,12 @@ def on_call(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("form", "") if request.method == "POST" else ""
     if action == "add":
         form = OnCallShiftForm(request.POST, prefix="shift", clinicians=clinicians)
-        if form.is_valid() and call_service(
-            request, on_call_shift_add, form, actor=user, site=site, **form.cleaned_data
-        ):
+        shift = (
+            call_service(request, on_call_shift_add, form, actor=user, site=site, **form.cleaned_data)
+            if form.is_valid()
+            else None
+        )
+        if shift is not None:
             messages.success(request, "Shift added to the on-call roster.")
             return redirect("monitoring:on_call")
         status = 400

@@ -2,17 +2,35 @@
 on the pages (issue 15, items 2, 4 and 5), read from the rendered pages."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.alerts.models import Alert, AlertEscalation
 from monitoring.alerts.services import alerts_escalate, vitals_overdue_raise
-from tests.pages.test_page_queries import clinic_day, running_sessions, staff_at_site  # noqa: F401
+from tests.factories import StaffMemberFactory
+from tests.pages.test_page_queries import running_sessions
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic_day(site):
+    """09:00 tomorrow at the site, the clock stopped (as the page-query tests)."""
+    day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
+    with time_machine.travel(datetime.combine(day, time(9, 0), tzinfo=site.tz), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def staff_at_site(users, site):
+    for role in ("clinician", "nurse", "frontdesk"):
+        StaffMemberFactory(user=users[role], site=site)
+    return users
+
 
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -24,7 +42,11 @@ def _text(html: str) -> str:
 
 
 def test_worklist_rows_show_severity_patient_chair_rule_message_age_and_a_link(
-    clinic_day, client, staff_at_site, site, protocol
+    clinic_day,
+    client,
+    staff_at_site,
+    site,
+    protocol,
 ):
     (session,) = running_sessions(1, users=staff_at_site, site=site, protocol=protocol)
     clinic_day.shift(timedelta(minutes=3))
@@ -58,7 +80,8 @@ def test_acknowledging_from_the_escalation_notice(clinic_day, client, staff_at_s
     assert notice is not None
     client.force_login(staff_at_site["clinician"])
     html = client.get(reverse("monitoring:worklist")).content.decode()
-    assert "Escalated to you" in html and f'name="alert" value="{notice.alert_id}"' in html
+    assert "Escalated to you" in html
+    assert f'name="alert" value="{notice.alert_id}"' in html
     response = client.post(reverse("monitoring:worklist"), {"form": "notice_ack", "alert": notice.alert_id})
     assert response.status_code == 302
     notice.alert.refresh_from_db()
@@ -86,8 +109,51 @@ def test_no_iso_timestamps_on_the_board_bedside_and_worklist(clinic_day, client,
     client.force_login(staff_at_site["clinician"])
     pages["worklist"] = client.get(reverse("monitoring:worklist"))
     overdue = Alert.objects.get(session=session, rule="vitals_overdue")
-    assert "was due at" in overdue.message and not ISO.search(overdue.message)
+    assert "was due at" in overdue.message
+    assert not ISO.search(overdue.message)
     for name, response in pages.items():
         text = _text(response.content.decode())
         assert "vitals set was due at" in text or name == "refused step", name
         assert not ISO.search(text), (name, ISO.findall(text)[:3])
+
+
+def test_the_on_call_roster_is_set_on_its_page_and_shown_on_the_board(clinic_day, client, staff_at_site, site):
+    from clinic.models import OnCallShift
+
+    client.force_login(staff_at_site["nurse"])
+    board = client.get(reverse("monitoring:board")).content.decode()
+    assert "Nobody is on call at this site now." in board
+    clinician = staff_at_site["clinician"]
+    client.force_login(clinician)
+    local = timezone.now().astimezone(site.tz)
+    response = client.post(
+        reverse("monitoring:on_call"),
+        {
+            "form": "add",
+            "shift-clinician": clinician.pk,
+            "shift-level": 1,
+            "shift-starts_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "shift-ends_at": (local - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert response.status_code == 400  # ends before it starts: refused, nothing saved
+    assert OnCallShift.objects.count() == 0
+    response = client.post(
+        reverse("monitoring:on_call"),
+        {
+            "form": "add",
+            "shift-clinician": clinician.pk,
+            "shift-level": 1,
+            "shift-starts_at": (local - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "shift-ends_at": (local + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert response.status_code == 302
+    shift = OnCallShift.objects.get()
+    assert (shift.site, shift.clinician, shift.level, shift.created_by) == (site, clinician, 1, clinician)
+    client.force_login(staff_at_site["nurse"])
+    board = client.get(reverse("monitoring:board")).content.decode()
+    assert "Nobody is on call" not in board
+    assert f"On call: <strong>{clinician.get_full_name() or clinician.username}</strong>" in board
+    # A nurse does not set the roster.
+    assert client.get(reverse("monitoring:on_call")).status_code in (403, 404)
