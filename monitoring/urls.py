@@ -16,6 +16,7 @@ urlpatterns = [
     path("board/", views.board, name="board"),
     path("worklist/", views.worklist, name="worklist"),
     path("on-call/", views.on_call, name="on_call"),
+    path("alerts/<int:alert_id>/", views.alert_page, name="alert"),
     path("sessions/<int:session_id>/", views.bedside_page, name="bedside"),
     path("patients/<int:patient_id>/", views.patient_chart, name="patient"),
     path("outcomes/", views.outcomes, name="outcomes"),

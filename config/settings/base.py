@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
         "LedgerCountKindEnum": "infusions.ledger.models.CountKind",
         "LedgerCountMethodEnum": "infusions.ledger.models.CountMethod",
         "LedgerReconciliationStatusEnum": "infusions.ledger.models.ReconciliationStatus",
+        "AlertResolutionActionEnum": "monitoring.alerts.models.ResolutionAction",
     },
 }
 
@@ -300,10 +301,32 @@ CELERY_BEAT_SCHEDULE["bedside-vitals-overdue"] = {
     "schedule": BEDSIDE_TICK_SECONDS,
     "options": {"expires": BEDSIDE_TICK_SECONDS},
 }
+# Escalation notices (monitoring.alerts.notify): the sent channels besides the in-app notice;
+# the webhook (SMS or pager gateway, README "Alert webhook") is used when ALERT_WEBHOOK_URL is set.
+ALERT_CHANNELS = env.list(
+    "ALERT_CHANNELS",
+    default=["monitoring.alerts.notify.EmailChannel", "monitoring.alerts.notify.WebhookChannel"],
+)
+ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+ALERT_DELIVERY_LEASE_SECONDS = env.float("ALERT_DELIVERY_LEASE_SECONDS", default=120.0)
+# The start of the links in notices (acknowledge), e.g. https://clinic.example.org
+ALERT_LINK_BASE = env("ALERT_LINK_BASE", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE["bedside-alerts-escalate"] = {
     "task": "monitoring.alerts_escalate_scan",
     "schedule": BEDSIDE_TICK_SECONDS,
     "options": {"expires": BEDSIDE_TICK_SECONDS},
+}
+
+# Outcomes (monitoring.outcomes.services.worsening_check): courses with a score recorded in the last
+# WORSENING_LOOKBACK_HOURS are run through the maintenance recommender every WORSENING_CHECK_SECONDS;
+# a worsening becomes a clinician follow-up due at once (issue 15).
+WORSENING_CHECK_SECONDS = env.float("WORSENING_CHECK_SECONDS", default=900.0)
+WORSENING_LOOKBACK_HOURS = env.int("WORSENING_LOOKBACK_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["outcomes-worsening-check"] = {
+    "task": "monitoring.outcomes_worsening_check",
+    "schedule": WORSENING_CHECK_SECONDS,
+    "options": {"expires": WORSENING_CHECK_SECONDS},
 }
 
 LOGGING = {

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from clinic.core.admin import ReadOnlyAdmin
-from monitoring.alerts.models import Alert, AlertEscalation
+from monitoring.alerts.models import Alert, AlertDelivery, AlertEscalation
 
 
 @admin.register(Alert)
@@ -15,3 +15,9 @@ class AlertAdmin(ReadOnlyAdmin):
 @admin.register(AlertEscalation)
 class AlertEscalationAdmin(ReadOnlyAdmin):
     list_display = ("alert", "recipient", "escalated_at")
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("alert", "step", "channel", "recipient", "created_at", "sent_at", "attempts")
+    list_filter = ("channel", "step")

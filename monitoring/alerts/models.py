@@ -117,3 +117,31 @@ class AlertResolution(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"alert {self.alert_id}: {self.action or 'resolved'}"
+
+
+class AlertDelivery(models.Model):
+    """One escalation notice sent on one channel (e-mail, the webhook) to one person: unique per
+    (alert, step, channel, recipient), committed with the claim of the step; sent after commit
+    and marked `sent_at` right after its transport accepted it (monitoring.alerts.notify). The
+    Message-ID is fixed here, so a resend after a crash is recognisably the same message."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="deliveries")
+    step = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=16)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    message_id = models.CharField("Message-ID", max_length=200, unique=True)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], name="alertdelivery_unsent", condition=Q(sent_at__isnull=True))]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "step", "channel", "recipient"], name="alertdelivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient_id} for alert {self.alert_id} step {self.step}"

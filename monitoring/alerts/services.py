@@ -33,6 +33,7 @@ from monitoring.alerts.models import (
     ResolutionAction,
 )
 from monitoring.audit.history import history_snapshot
+from monitoring.alerts.notify import deliveries_write
 from monitoring.live import publish
 from monitoring.vitals.models import VitalsSchedule
 
@@ -103,10 +104,11 @@ def alert_resolve(*, actor: User, alert: Alert, note: str = "", action: str = ""
     if alert.status == AlertStatus.RESOLVED:
         raise ApplicationError("The alert is already resolved.", rule="alert_already_resolved")
     note = note.strip()
+    if alert.status == AlertStatus.OPEN:
+        _prescriber_for(alert, actor)  # the role first (403), then the input (400)
     _check_resolution(alert, action, note)
     now = timezone.now()
     if alert.status == AlertStatus.OPEN:
-        _prescriber_for(alert, actor)
         alert.acknowledged_by, alert.acknowledged_at = actor, now
     alert.status = AlertStatus.RESOLVED
     alert.resolved_by, alert.resolved_at = actor, now
@@ -297,6 +299,7 @@ def alerts_escalate(*, now: datetime | None = None) -> list[int]:
                     AlertEscalation(alert=alert, step=step, recipient=None, escalated_at=now, message=message)
                 )
         AlertEscalation.objects.bulk_create(notices)
+        deliveries_write(notices, now)  # e-mail and webhook rows, sent after commit (notify)
         for alert in due:
             publish.session_changed(alert.session, publish.ALERTS)
         for notice in notices:

@@ -11,6 +11,7 @@ from typing import Any
 from celery import shared_task
 
 from clinic.core.tasks import TRANSIENT
+from monitoring.alerts.notify import deliveries_due, deliveries_send
 from monitoring.alerts.services import alerts_escalate, vitals_overdue_raise
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -35,5 +36,8 @@ def vitals_overdue_scan_task() -> int:
 
 @shared_task(name="monitoring.alerts_escalate_scan", **TASK_OPTIONS)
 def alerts_escalate_scan_task() -> int:
-    """Escalate unacknowledged alerts past their wait to the clinicians on duty (once each)."""
-    return len(alerts_escalate())
+    """Take the due escalation steps (once each), then send the e-mail and webhook deliveries
+    that are due (these steps' and any a dead worker left: monitoring.alerts.notify)."""
+    escalated = alerts_escalate()
+    deliveries_send(delivery_ids=deliveries_due())
+    return len(escalated)

@@ -23,6 +23,7 @@ class FollowUpKind(models.TextChoices):
     WEIGHT_RECHECK = "weight_recheck", "Weight re-check"
     REMS_FORM = "rems_form", "REMS monitoring form"
     BIENNIAL_INVENTORY = "biennial_inventory", "Controlled-substance biennial inventory"
+    WORSENING_REVIEW = "worsening_review", "Worsening score review"
 
 
 class FollowUpStatus(models.TextChoices):

@@ -23,7 +23,7 @@ from infusions.sessions.models import CoursePhase, TreatmentCourse
 from infusions.sessions.services import course_phase_change
 from monitoring.audit.history import history_snapshot
 from monitoring.bedside.models import OPEN_FOLLOWUP_STATUSES
-from monitoring.followups.keys import booster_due_key, paused_phq9_key, suicide_risk_review_key
+from monitoring.followups.keys import booster_due_key, paused_phq9_key, record_key, suicide_risk_review_key
 from monitoring.followups.models import AssigneeRole, FollowUp, FollowUpKind
 from monitoring.followups.services import followup_ensure, followups_cancel
 from monitoring.outcomes.models import MaintenanceDecision, MaintenanceRecommendation, RecommendationStatus
@@ -33,6 +33,7 @@ from monitoring.outcomes.recommender import (
     DecisionKind,
     MaintenanceInput,
     Recommendation,
+    is_worsening,
     recommend,
 )
 from monitoring.outcomes.selectors import (
@@ -430,3 +431,42 @@ def paused_check_schedule(assessment: Assessment) -> None:
         days = site_policy(site).maintenance_pause_check_days
         due = assessment.administered_at.astimezone(tz).date() + timedelta(days=days)
         _paused_check_ensure(course=course, due=due, tz=tz)
+
+
+# ---- the proactive check (beat): a worsening score reaches a clinician the same day ------------
+
+
+def worsening_check(*, now: datetime | None = None, lookback_hours: int = 24) -> list[int]:
+    """Every active course (maintenance or paused) with a score recorded in the last
+    `lookback_hours` goes through the recommender exactly as when a clinician opens the
+    patient page (`recommendation_refresh`: stored when the answer changed); an answer the rules
+    call a worsening (`recommender.is_worsening`: a loss of response or a rise of >= 5 points in
+    maintenance, a relapse while paused) becomes a clinician follow-up due at once, one per
+    recommendation (its key), so a second run adds nothing. Returns the follow-up ids."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=lookback_hours)
+    courses = list(
+        TreatmentCourse.objects.filter(
+            phase__in=(CoursePhase.MAINTENANCE, CoursePhase.PAUSED),
+            patient__assessments__created_at__gte=since,
+        )
+        .select_related("patient__site")
+        .distinct()
+        .order_by("pk")
+    )
+    out = []
+    for course in courses:
+        recommendation = recommendation_refresh(course=course)
+        if not is_worsening(recommendation):
+            continue
+        followup = followup_ensure(
+            kind=FollowUpKind.WORSENING_REVIEW,
+            key=record_key(FollowUpKind.WORSENING_REVIEW, recommendation),
+            patient=course.patient,
+            due_at=now,
+            assignee_role=AssigneeRole.CLINICIAN,
+            note=recommendation.rationale[:2000],
+            subject=recommendation,
+        )
+        out.append(followup.pk)
+    return out

@@ -27,7 +27,7 @@ from infusions.sessions.models import CoursePhase
 from infusions.sessions.selectors import session_policy, session_site
 from monitoring.alerts import services as alerting
 from monitoring.alerts.models import ResolutionAction
-from monitoring.alerts.selectors import alert_escalation_list
+from monitoring.alerts.selectors import alert_escalation_list, alert_list
 from monitoring.bedside import services as bedside
 from monitoring.bedside.discharge import UNRESOLVED
 from monitoring.bedside.models import SessionAction
@@ -747,3 +747,18 @@ def on_call(request: HttpRequest) -> HttpResponse:
         "refused": action,
     }
     return render(request, "monitoring/on_call.html", context, status=status)
+
+
+@role_required(*roles.CLINICAL)
+def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One alert, the page an escalation notice links to: acknowledge it in one press (the
+    service checks the role: a pre-dose BP alert needs a prescriber)."""
+    user = page_user(request)
+    alert = alert_list(user=user).filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404
+    if request.method == "POST":
+        if call_service(request, alerting.alert_acknowledge, None, actor=user, alert=alert) is not None:
+            messages.success(request, "Alert acknowledged.")
+        return redirect("monitoring:alert", alert_id=alert.pk)
+    return render(request, "monitoring/alert.html", {"alert": alert})

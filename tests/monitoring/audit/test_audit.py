@@ -250,6 +250,7 @@ def test_every_listed_kind_of_clinical_change_is_audited():
         "monitoring.FollowUp",
     } <= audited
     assert {m._meta.label for m, _, _ in APPEND_ONLY} == {
+        "monitoring.AlertResolution",  # issue 15: the action taken on a high or emergency alert
         "patients.Screening",
         "patients.Assessment",
         "patients.BodyMeasurement",

@@ -202,7 +202,11 @@ def test_an_unresolved_high_alert_blocks_discharge_until_resolved(api, users, ob
         assert {u["rule"] for u in r.json()["unmet"]} >= {"spo2_low", "alerts_unresolved"}
         high = next(a for a in alerts if a.rule == "spo2_low")
         assert (
-            nurse.post(f"/api/v1/alerts/{high.id}/resolve/", {"note": "O2 sat improved"}, format="json").status_code
+            nurse.post(
+                f"/api/v1/alerts/{high.id}/resolve/",
+                {"action": "oxygen_airway", "note": "O2 sat improved"},
+                format="json",
+            ).status_code
             == 200
         )
         record(observed, users["nurse"], spo2=96)
