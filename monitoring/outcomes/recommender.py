@@ -86,9 +86,10 @@ RULE_NUMBERS = {
 
 
 def is_worsening(rec: Any) -> bool:
-    """The answer (a Recommendation, or its stored row: `rule` and `details`) is a worsening a clinician must hear of the same day (CLINICAL.md §6): in
-    maintenance, not stable (a loss of response, a rise of >= `worse_rise_points`, rule 3); while
-    paused, a relapse that reopens boosters (rule 5)."""
+    """Whether an answer (a Recommendation, or its stored row: `rule` and `details`) is a
+    worsening a clinician must hear of the same day (CLINICAL.md §6): in maintenance, not stable
+    (a loss of response, or a rise of >= `worse_rise_points`, rule 3); while paused, a relapse
+    that reopens boosters (rule 5)."""
     return rec.rule == Rule.RELAPSE_REOPEN or (rec.rule in WORSE_RULES and rec.details.get("stable") is False)
 
 
