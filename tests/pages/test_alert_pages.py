@@ -157,3 +157,22 @@ def test_the_on_call_roster_is_set_on_its_page_and_shown_on_the_board(clinic_day
     assert f"On call: <strong>{clinician.get_full_name() or clinician.username}</strong>" in board
     # A nurse does not set the roster.
     assert client.get(reverse("monitoring:on_call")).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_worklist_queries_do_not_grow(
+    clinic_day, client, staff_at_site, site, protocol, count, django_assert_num_queries
+):
+    running_sessions(count, users=staff_at_site, site=site, protocol=protocol)
+    clinic_day.shift(timedelta(minutes=2))
+    alerts_escalate()  # the clinician's notices are listed too
+    client.force_login(staff_at_site["clinician"])
+    client.get(reverse("monitoring:worklist"))  # warm the session
+    with django_assert_num_queries(WORKLIST_QUERIES):
+        response = client.get(reverse("monitoring:worklist"))
+    assert response.content.decode().count('class="alert-row') == 2 * count
+
+
+# The exact count, the same at both sizes: session and user, site, board (sessions, alerts), who is on
+# call, the notices, approvals, follow-ups due.
+WORKLIST_QUERIES = 10
