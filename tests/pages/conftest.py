@@ -107,3 +107,24 @@ def daytime(site):
     day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
     with time_machine.travel(datetime.combine(day, time(10, 0), tzinfo=site.tz), tick=True):
         yield
+
+
+@pytest.fixture
+def clinic_day(site):
+    """09:00 tomorrow at the site, the clock stopped (the page-query and alert-page tests)."""
+    import time_machine
+    from django.utils import timezone
+
+    day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
+    with time_machine.travel(datetime.combine(day, time(9, 0), tzinfo=site.tz), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def staff_at_site(users, site):
+    """The clinician, nurse and front desk placed at the site."""
+    from tests.factories import StaffMemberFactory
+
+    for role in ("clinician", "nurse", "frontdesk"):
+        StaffMemberFactory(user=users[role], site=site)
+    return users

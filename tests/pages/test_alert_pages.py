@@ -2,34 +2,17 @@
 on the pages (issue 15, items 2, 4 and 5), read from the rendered pages."""
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.alerts.models import Alert, AlertEscalation
 from monitoring.alerts.services import alerts_escalate, vitals_overdue_raise
-from tests.factories import StaffMemberFactory
 from tests.pages.test_page_queries import running_sessions
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic_day(site):
-    """09:00 tomorrow at the site, the clock stopped (as the page-query tests)."""
-    day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
-    with time_machine.travel(datetime.combine(day, time(9, 0), tzinfo=site.tz), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def staff_at_site(users, site):
-    for role in ("clinician", "nurse", "frontdesk"):
-        StaffMemberFactory(user=users[role], site=site)
-    return users
 
 
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

@@ -2,11 +2,10 @@
 sizes): the nurse's board, the bedside page, the clinician's patient page, the portal, the
 booking page and the approvals page. The count must not grow with the rows."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,26 +18,11 @@ from tests.factories import (
     MeasurementFactory,
     PatientFactory,
     ScreeningFactory,
-    StaffMemberFactory,
 )
 from tests.monitoring.bedside_helpers import record, start
 from tests.monitoring.outcome_helpers import items_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic_day(site):
-    day = timezone.now().astimezone(site.tz).date() + timedelta(days=1)
-    with time_machine.travel(datetime.combine(day, time(9, 0), tzinfo=site.tz), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def staff_at_site(users, site):
-    for role in ("clinician", "nurse", "frontdesk"):
-        StaffMemberFactory(user=users[role], site=site)
-    return users
 
 
 def running_sessions(count, *, users, site, protocol):

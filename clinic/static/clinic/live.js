@@ -33,7 +33,7 @@
     statusNode.textContent = next === "lost"
       ? "Live updates lost: the connection dropped. This page checks for changes every " + Math.round(pollMs / 1000) + " s."
       : TEXT[next];
-    if (next === "lost") statusNode.setAttribute("role", "alert"); else statusNode.setAttribute("role", "status");
+    statusNode.setAttribute("role", "status");  // announced politely; the lost state is a visible warning box
   }
 
   /* A region someone is typing in (or has changed a form of) is not replaced; it is re-read

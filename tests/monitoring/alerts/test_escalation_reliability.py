@@ -24,7 +24,8 @@ from django.utils import timezone
 from monitoring.alerts.models import Alert, AlertEscalation
 from monitoring.live.publish import user_group
 from tests.factories import CourseFactory, SessionFactory, StaffMemberFactory
-from tests.monitoring.celery_harness import Cluster, cluster_env, private_redis, test_database_url, wait_for
+from tests.monitoring.celery_harness import Cluster, cluster_env, private_redis, wait_for
+from tests.monitoring.celery_harness import test_database_url as database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -105,7 +106,7 @@ def test_a_worker_killed_mid_escalation_step_sends_no_step_twice_and_loses_none(
         clusters.append(cluster)
         # Hold the notice's unique key in a transaction of our own: the worker's step-1 INSERT
         # waits on it inside the transaction that claimed the step.
-        blocker = psycopg.connect(test_database_url())
+        blocker = psycopg.connect(database_url())
         blocker.execute(
             'INSERT INTO "monitoring_alertescalation" ("created_at", "alert_id", "step", "recipient_id", '
             '"escalated_at", "message") VALUES (now(), %s, 1, %s, now(), %s)',
