@@ -90,14 +90,21 @@ def test_nurse_runs_a_session_logs_vitals_and_sees_the_alert(
     expect(alerts.locator(".alert.high")).to_contain_text("BP 182/96 is at or above 180/110")
     expect(alerts.locator(".alert.medium")).to_contain_text("BP rose +58/+18 mmHg from baseline 124/78")
     expect(page.locator("#vitals-table tbody tr")).to_have_count(2)
+    # A true time axis (issue 15.5): each reading at its time, straight lines, a marker per reading.
     points = page.evaluate("Chart.getChart('vitals-chart').data.datasets[0].data")
-    assert points == [124, 182]
-    thresholds = page.evaluate(
-        "Chart.getChart('vitals-chart').data.datasets.filter(d => d.reference).map(d => [d.label, d.data[0]])"
+    assert [p["y"] for p in points] == [124, 182]
+    assert points[0]["x"] < points[1]["x"]
+    chart_options = page.evaluate(
+        "(() => { const c = Chart.getChart('vitals-chart'); "
+        "return [c.options.scales.x.type, c.data.datasets[0].tension, c.data.datasets[0].pointRadius]; })()"
     )
-    assert ["Systolic high (180)", 180] in thresholds
-    assert ["Systolic rise (+40 = 164)", 164] in thresholds
-    assert ["SpO₂ low (<92)", 92] in thresholds
+    assert chart_options == ["time", 0, 5]
+    thresholds = page.evaluate(
+        "Chart.getChart('vitals-chart').data.datasets.filter(d => d.reference).map(d => [d.label, d.data[0].y])"
+    )
+    assert ["Systolic high 180", 180] in thresholds
+    assert ["Systolic rise +40 = 164", 164] in thresholds
+    assert ["SpO₂ low < 92", 92] in thresholds
     snap(page, "nurse-bedside")
 
     # Acknowledge the high alert.
