@@ -32,8 +32,8 @@ from monitoring.alerts.models import (
     AlertStatus,
     ResolutionAction,
 )
-from monitoring.audit.history import history_snapshot
 from monitoring.alerts.notify import deliveries_write
+from monitoring.audit.history import history_snapshot
 from monitoring.live import publish
 from monitoring.vitals.models import VitalsSchedule
 

@@ -10,7 +10,7 @@ from clinic.core.sql import append_only_trigger
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0010_historical_appointment_sequence'),
+        ('monitoring', '0011_outbox'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

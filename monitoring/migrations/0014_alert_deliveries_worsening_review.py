@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clinic', '0003_on_call_roster'),
-        ('monitoring', '0012_alert_escalation_steps'),
+        ('monitoring', '0013_alert_escalation_steps'),
         ('patients', '0003_assessment'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

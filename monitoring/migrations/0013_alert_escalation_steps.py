@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0011_alert_resolution'),
+        ('monitoring', '0012_alert_resolution'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
